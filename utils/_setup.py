@@ -53,7 +53,7 @@ def setup(seed: int = DEFAULT_SEED, *, keras: bool = False, progress: bool = Fal
     if not progress:
         os.environ["TQDM_DISABLE"] = "1"
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeds code that still uses the global generator
     _quiet_warnings()
     _set_plot_style()
     if keras or "keras" in sys.modules:

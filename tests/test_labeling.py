@@ -1,0 +1,458 @@
+"""Tests for utils.labeling: labeling functions, their analysis and vote aggregation."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from utils.labeling.aggregate import DawidSkeneLabelModel, majority_vote, majority_vote_proba
+from utils.labeling.analysis import (
+    label_conflict,
+    label_coverage,
+    label_overlap,
+    lf_pairwise_conflicts,
+    lf_summary,
+)
+from utils.labeling.lf import (
+    ABSTAIN,
+    ApplyResult,
+    LabelingFunction,
+    LFError,
+    apply_lfs,
+    labeling_function,
+)
+
+SPAM, NOT_SPAM = 1, 0
+
+
+@pytest.fixture
+def comments() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"text": ["Check out my channel http://x", "love this song", "free gift", "ok", "wow"],
+         "n chars": [29, 14, 9, 2, 3]},
+        index=[10, 11, 12, 13, 14],
+    )
+
+
+# ---------------------------------------------------------------------------------------- lf
+def test_decorator_bare_and_with_arguments() -> None:
+    @labeling_function
+    def bare(x):
+        return SPAM
+
+    @labeling_function("named")
+    def positional(x):
+        return SPAM
+
+    @labeling_function(name="kw", vectorized=True)
+    def keyword(df):
+        return np.ones(len(df), dtype=int)
+
+    @labeling_function()
+    def empty_parens(x):
+        return SPAM
+
+    assert isinstance(bare, LabelingFunction)
+    assert (bare.name, bare.vectorized) == ("bare", False)
+    assert positional.name == "named"
+    assert (keyword.name, keyword.vectorized) == ("kw", True)
+    assert empty_parens.name == "empty_parens"
+    assert bare("anything") == SPAM
+
+
+def test_decorator_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError, match="name"):
+        labeling_function(3)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="once"):
+        labeling_function("a", name="b")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="vectorized"):
+        labeling_function(vectorized="yes")  # type: ignore[call-overload]
+
+
+def test_apply_rowwise_known_matrix(comments: pd.DataFrame) -> None:
+    @labeling_function
+    def link(x):
+        return SPAM if "http" in x.text else ABSTAIN
+
+    @labeling_function
+    def song(x):
+        return NOT_SPAM if "song" in x["text"] else ABSTAIN
+
+    @labeling_function
+    def short(x):  # a column name that is not an identifier, reached by key
+        return NOT_SPAM if x["n chars"] < 5 else ABSTAIN
+
+    res = apply_lfs(comments, [link, song, short], cardinality=2)
+    assert isinstance(res, ApplyResult)
+    expected = [[1, -1, -1], [-1, 0, -1], [-1, -1, -1], [-1, -1, 0], [-1, -1, 0]]
+    np.testing.assert_array_equal(res.L, expected)
+    assert res.L.dtype == np.int8
+    assert res.lf_names == ("link", "song", "short")
+    assert dict(res.faults) == {"link": 0, "song": 0, "short": 0}
+    assert set(res.seconds) == set(res.lf_names)
+    assert all(s >= 0 for s in res.seconds.values())
+    frame = res.to_frame(comments.index)
+    assert list(frame.columns) == ["link", "song", "short"]
+
+
+def test_row_supports_positions_and_reports_unknown_columns(comments: pd.DataFrame) -> None:
+    @labeling_function
+    def by_position(x):
+        return SPAM if x[1] > 20 else ABSTAIN
+
+    @labeling_function
+    def typo(x):
+        return SPAM if x["txt"] else ABSTAIN
+
+    np.testing.assert_array_equal(apply_lfs(comments, [by_position]).L[:, 0], [1, -1, -1, -1, -1])
+    with pytest.raises(LFError, match=r"'typo' failed on row 10.*no column 'txt'"):
+        apply_lfs(comments, [typo])
+
+
+def test_vectorised_matches_rowwise() -> None:
+    rng = np.random.default_rng(0)
+    words = np.array(["free", "song", "http", "nice", "view", "hi"])
+    df = pd.DataFrame({"text": [" ".join(rng.choice(words, 3)) for _ in range(300)]})
+
+    @labeling_function
+    def free_row(x):
+        return SPAM if "free" in x.text else ABSTAIN
+
+    @labeling_function(vectorized=True)
+    def free_vec(df):
+        return np.where(df["text"].str.contains("free", regex=False), SPAM, ABSTAIN)
+
+    @labeling_function(vectorized=True)
+    def free_series(df):
+        return df["text"].str.contains("free", regex=False).map({True: SPAM, False: ABSTAIN})
+
+    res = apply_lfs(df, [free_row, free_vec, free_series], cardinality=2)
+    np.testing.assert_array_equal(res.L[:, 0], res.L[:, 1])
+    np.testing.assert_array_equal(res.L[:, 0], res.L[:, 2])
+    assert 0 < (res.L[:, 0] == SPAM).sum() < 300
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "returned None"),
+        ("spam", "returned 'spam'"),
+        (1.0, "returned 1.0 of type float"),
+        (True, "returned True of type bool"),
+        (2, "label 2, outside the allowed range"),
+        (-2, "label -2, outside the allowed range"),
+    ],
+)
+def test_rowwise_bad_outputs_name_function_and_row(comments: pd.DataFrame, value, message) -> None:
+    @labeling_function
+    def buggy(x):
+        return value if x["n chars"] == 9 else ABSTAIN
+
+    with pytest.raises(LFError, match=rf"'buggy' failed on row 12 \(position 2\).*{message}") as err:
+        apply_lfs(comments, [buggy], cardinality=2)
+    assert (err.value.lf_name, err.value.row, err.value.position) == ("buggy", 12, 2)
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (lambda df: np.zeros(len(df) - 1, dtype=int), "one label per row"),
+        (lambda df: np.array(["a"] * len(df)), "dtype"),
+        (lambda df: np.array([0.0, 0.5, 1.0, 1.0, 0.0]), "floats"),
+        (lambda df: pd.Series([0, 1, None, 1, 0], dtype="Int64"), "row 12.*missing"),
+        (lambda df: [0, 1, "x", 1, 0], "row 12.*'x'"),
+        (lambda df: np.array([0, 1, 3, 1, 0]), "row 12.*label 3"),
+    ],
+)
+def test_vectorised_bad_outputs(comments: pd.DataFrame, output, message) -> None:
+    lf = LabelingFunction("vec", output, vectorized=True)
+    with pytest.raises(LFError, match=rf"'vec'.*{message}"):
+        apply_lfs(comments, [lf], cardinality=2)
+
+
+def test_exceptions_raise_or_abstain(comments: pd.DataFrame) -> None:
+    @labeling_function
+    def crashes(x):
+        return SPAM if 1 / (x["n chars"] - 2) > 0 else ABSTAIN
+
+    with pytest.raises(LFError, match=r"'crashes' failed on row 13 .*ZeroDivisionError"):
+        apply_lfs(comments, [crashes])
+    res = apply_lfs(comments, [crashes], on_error="abstain")
+    np.testing.assert_array_equal(res.L[:, 0], [1, 1, 1, -1, 1])
+    assert res.faults == {"crashes": 1}
+
+    vec = LabelingFunction("vec", lambda df: df["missing"], vectorized=True)
+    with pytest.raises(LFError, match="'vec' failed: KeyError"):
+        apply_lfs(comments, [vec])
+    res = apply_lfs(comments, [vec], on_error="abstain")
+    assert (res.L == -1).all() and res.faults == {"vec": 5}
+
+
+def test_apply_lfs_input_checks(comments: pd.DataFrame) -> None:
+    @labeling_function
+    def one(x):
+        return SPAM
+
+    with pytest.raises(ValueError, match="df is empty"):
+        apply_lfs(comments.iloc[:0], [one])
+    with pytest.raises(ValueError, match="lfs is empty"):
+        apply_lfs(comments, [])
+    with pytest.raises(ValueError, match="unique.*'one'"):
+        apply_lfs(comments, [one, one])
+    with pytest.raises(TypeError, match="DataFrame"):
+        apply_lfs(comments["text"], [one])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="single function"):
+        apply_lfs(comments, one)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"lfs\[1\]"):
+        apply_lfs(comments, [one, "two"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="on_error"):
+        apply_lfs(comments, [one], on_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cardinality"):
+        apply_lfs(comments, [one], cardinality=0)
+
+
+def test_plain_function_and_wide_labels(comments: pd.DataFrame) -> None:
+    def plain(x):
+        return 300
+
+    res = apply_lfs(comments, [plain])
+    assert res.lf_names == ("plain",)
+    assert res.L.dtype == np.int16 and (res.L == 300).all()
+
+
+# ---------------------------------------------------------------------------------- analysis
+def _brute_summary(L: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
+    n, m = L.shape
+    rows = []
+    for j in range(m):
+        cov = ovl = con = cor = inc = 0
+        for i in range(n):
+            if L[i, j] == -1:
+                continue
+            cov += 1
+            others = [L[i, t] for t in range(m) if t != j and L[i, t] != -1]
+            ovl += bool(others)
+            con += any(o != L[i, j] for o in others)
+            cor += L[i, j] == Y[i]
+            inc += L[i, j] != Y[i]
+        rows.append({"j": j, "Polarity": sorted(set(L[:, j].tolist()) - {-1}), "Coverage": cov / n,
+                     "Overlaps": ovl / n, "Conflicts": con / n, "Correct": cor, "Incorrect": inc,
+                     "Emp. Acc.": cor / (cor + inc) if cor + inc else np.nan})
+    return pd.DataFrame(rows)
+
+
+label_matrices = st.integers(1, 40).flatmap(
+    lambda n: st.tuples(
+        arrays(np.int8, st.tuples(st.just(n), st.integers(1, 5)), elements=st.integers(-1, 2)),
+        arrays(np.int64, st.just(n), elements=st.integers(0, 2)),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(label_matrices)
+def test_lf_summary_matches_brute_force(data) -> None:
+    L, Y = data
+    got = lf_summary(L, Y=Y, cardinality=3).reset_index(drop=True)
+    want = _brute_summary(L, Y)
+    assert list(got.columns) == ["j", "Polarity", "Coverage", "Overlaps", "Conflicts", "Correct",
+                                 "Incorrect", "Emp. Acc."]
+    assert got["Polarity"].tolist() == want["Polarity"].tolist()
+    pd.testing.assert_frame_equal(got.drop(columns="Polarity"), want.drop(columns="Polarity"),
+                                  check_dtype=False)
+    n = L.shape[0]
+    votes = (L != -1).sum(axis=1)
+    assert label_coverage(L) == pytest.approx((votes > 0).mean())
+    assert label_overlap(L) == pytest.approx((votes > 1).mean())
+    conflicted = [len(set(r.tolist()) - {-1}) > 1 for r in L]
+    assert label_conflict(L) == pytest.approx(np.mean(conflicted))
+    pair = lf_pairwise_conflicts(L, normalize=False).to_numpy()
+    for a in range(L.shape[1]):
+        for b in range(L.shape[1]):
+            both = (L[:, a] != -1) & (L[:, b] != -1) & (L[:, a] != L[:, b])
+            assert pair[a, b] == both.sum()
+    np.testing.assert_allclose(lf_pairwise_conflicts(L).to_numpy(), pair / n)
+
+
+def test_lf_summary_without_gold_and_names() -> None:
+    L = np.array([[1, -1], [1, 0], [-1, -1]])
+    table = lf_summary(L, lf_names=["free", "song"])
+    assert list(table.columns) == ["j", "Polarity", "Coverage", "Overlaps", "Conflicts"]
+    assert list(table.index) == ["free", "song"]
+    assert table.loc["free", "Coverage"] == pytest.approx(2 / 3)
+    assert table.loc["song", "Conflicts"] == pytest.approx(1 / 3)
+    res = ApplyResult(L=L, lf_names=("a", "b"), faults={}, seconds={})
+    assert list(lf_summary(res).index) == ["a", "b"]
+    assert list(lf_summary(pd.DataFrame(L, columns=["x", "y"])).index) == ["x", "y"]
+
+
+def test_lf_summary_never_voting_function_is_nan_not_zero() -> None:
+    L = np.array([[1, -1], [0, -1]])
+    table = lf_summary(L, Y=[1, 1])
+    assert table["Emp. Acc."].iloc[0] == pytest.approx(0.5)
+    assert np.isnan(table["Emp. Acc."].iloc[1])
+    assert table["Polarity"].iloc[1] == []
+
+
+@pytest.mark.parametrize(
+    ("L", "kwargs", "message"),
+    [
+        (np.array([1, 0, -1]), {}, "2-D"),
+        (np.empty((0, 3), dtype=int), {}, "empty"),
+        (np.array([[1, -2]]), {}, "label -2"),
+        (np.array([[1, 3]]), {"cardinality": 2}, "label 3.*cardinality=2"),
+        (np.array([[1.0, np.nan]]), {}, "NaN"),
+        (np.array([[0.5, 1]]), {}, "non-integer"),
+        (np.array([["a", "b"]]), {}, "integer labels"),
+        (np.array([[1, 0]]), {"Y": [1, 0, 1]}, "different lengths"),
+        (np.array([[1, 0]]), {"Y": [-1]}, "unknown label -1"),
+        (np.array([[1, 0]]), {"lf_names": ["a"]}, "1 names but L has 2"),
+    ],
+)
+def test_lf_summary_bad_inputs(L, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        lf_summary(L, **kwargs)
+
+
+# --------------------------------------------------------------------------------- aggregate
+def _brute_vote(row, k, weights, tie_break):
+    tally = Counter()
+    for j, v in enumerate(row):
+        if v != -1:
+            tally[v] += 1 if weights is None else weights[j]
+    if not tally or max(tally.values()) == 0:
+        return -1
+    best = max(tally.values())
+    winners = sorted(c for c, t in tally.items() if t == best)
+    if len(winners) > 1 and tie_break == "abstain":
+        return -1
+    return winners[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(label_matrices, st.sampled_from(["abstain", "lowest"]), st.booleans())
+def test_majority_vote_matches_brute_force(data, tie_break, weighted) -> None:
+    L, _ = data
+    weights = np.arange(1, L.shape[1] + 1, dtype=float) if weighted else None
+    got = majority_vote(L, cardinality=3, weights=weights, tie_break=tie_break)
+    want = [_brute_vote(r, 3, weights, tie_break) for r in L]
+    np.testing.assert_array_equal(got, want)
+    proba = majority_vote_proba(L, cardinality=3, weights=weights)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    voted = got != -1
+    np.testing.assert_array_equal(proba[voted].argmax(axis=1), got[voted])
+
+
+def test_majority_vote_ties_and_abstains() -> None:
+    L = np.array([[1, 0], [-1, -1], [1, 1], [0, -1]])
+    np.testing.assert_array_equal(majority_vote(L, cardinality=2), [-1, -1, 1, 0])
+    np.testing.assert_array_equal(majority_vote(L, cardinality=2, tie_break="lowest"), [0, -1, 1, 0])
+    tied = np.tile([[0, 1, 2]], (2000, 1))
+    draws = majority_vote(tied, cardinality=3, tie_break="random", seed=1)
+    assert set(draws.tolist()) == {0, 1, 2}
+    assert np.abs(np.bincount(draws) / 2000 - 1 / 3).max() < 0.05
+    np.testing.assert_array_equal(draws, majority_vote(tied, cardinality=3, tie_break="random",
+                                                       seed=1))
+    np.testing.assert_allclose(majority_vote_proba(L, cardinality=2)[1], [0.5, 0.5])
+    np.testing.assert_array_equal(majority_vote(L, cardinality=2, weights=[0, 1]), [0, -1, 1, -1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"cardinality": 1}, ValueError, "cardinality"),
+        ({"cardinality": 2, "tie_break": "first"}, ValueError, "tie_break"),
+        ({"cardinality": 2, "weights": [1.0]}, ValueError, "weights has 1"),
+        ({"cardinality": 2, "weights": [1.0, -1.0]}, ValueError, ">= 0"),
+        ({"cardinality": 2, "weights": [1.0, np.nan]}, ValueError, "NaN"),
+    ],
+)
+def test_majority_vote_bad_inputs(kwargs, error, message) -> None:
+    with pytest.raises(error, match=message):
+        majority_vote(np.array([[1, 0]]), **kwargs)
+
+
+def test_majority_vote_label_beyond_cardinality_is_value_error() -> None:
+    with pytest.raises(ValueError, match="label 2"):
+        majority_vote(np.array([[2, 0]]), cardinality=2)
+
+
+def _simulate(n: int, accuracies, coverages, seed: int = 0, k: int = 2):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    L = np.full((n, len(accuracies)), -1, dtype=np.int8)
+    for j, (acc, cov) in enumerate(zip(accuracies, coverages, strict=True)):
+        votes = rng.random(n) < cov
+        right = rng.random(n) < acc
+        wrong = (y + rng.integers(1, k, n)) % k
+        L[votes, j] = np.where(right, y, wrong)[votes]
+    return L, y
+
+
+def test_dawid_skene_recovers_accuracies() -> None:
+    acc = [0.95, 0.9, 0.8, 0.7, 0.6]
+    L, y = _simulate(20_000, acc, [0.5, 0.4, 0.6, 0.5, 0.7], k=3)
+    model = DawidSkeneLabelModel(3).fit(L)
+    np.testing.assert_allclose(model.lf_accuracies_, acc, atol=0.03)
+    assert model.converged_ and 1 <= model.n_iter_ <= 100
+    assert model.confusion_.shape == (5, 3, 4)
+    np.testing.assert_allclose(model.confusion_.sum(axis=2), 1.0)
+    pred = model.predict(L)
+    voted = pred != -1
+    np.testing.assert_array_equal(voted, (L != -1).any(axis=1))
+    mv = majority_vote(L, cardinality=3, tie_break="random")
+    mv_voted = mv != -1
+    assert (pred[voted] == y[voted]).mean() >= (mv[mv_voted] == y[mv_voted]).mean() - 0.005
+    proba = model.predict_proba(L)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_dawid_skene_one_lf_and_one_sided_rules() -> None:
+    L, _ = _simulate(500, [0.9], [0.6])
+    model = DawidSkeneLabelModel(2).fit(L)
+    pred = model.predict(L)
+    np.testing.assert_array_equal(pred, L[:, 0])
+    # A rule that only ever says 1 is informative because abstaining is modelled.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 2000)
+    only_spam = np.where((y == 1) & (rng.random(2000) < 0.8), 1, -1)
+    noisy = [np.where(rng.random(2000) < 0.8, y, 1 - y) for _ in range(2)]
+    model = DawidSkeneLabelModel(2).fit(np.stack([only_spam, *noisy], axis=1))
+    assert model.confusion_[0, 1, 2] > 0.7 and model.confusion_[0, 0, 2] < 0.05
+
+
+def test_dawid_skene_pattern_compression_both_paths() -> None:
+    rng = np.random.default_rng(0)
+    for m in (3, 50):  # 3**50 does not fit an int64 code: the np.unique(axis=0) path
+        L = rng.integers(-1, 2, (200, m))
+        L[:100] = L[0]
+        U, counts, inverse = DawidSkeneLabelModel(2)._patterns(L)
+        np.testing.assert_array_equal(U[inverse], L)
+        assert counts.sum() == 200
+
+
+def test_dawid_skene_errors_and_fixed_balance() -> None:
+    model = DawidSkeneLabelModel(2)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.predict(np.array([[1]]))
+    model.fit(np.array([[1, 0], [0, 0], [1, 1]]))
+    with pytest.raises(ValueError, match="3 columns but the model was fitted on 2"):
+        model.predict(np.array([[1, 0, 1]]))
+    with pytest.raises(ValueError, match="label 2"):
+        model.predict(np.array([[2, 0]]))
+    with pytest.raises(ValueError, match="tie_break"):
+        model.predict(np.array([[1, 0]]), tie_break="lowest")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="class_balance"):
+        DawidSkeneLabelModel(2, class_balance=[0.2, 0.2])
+    with pytest.raises(ValueError, match="n_iter"):
+        DawidSkeneLabelModel(2, n_iter=0)
+    with pytest.raises(ValueError, match="smoothing"):
+        DawidSkeneLabelModel(2, smoothing=0)
+    fixed = DawidSkeneLabelModel(2, class_balance=[0.3, 0.7]).fit(np.array([[1, 0], [0, 0]]))
+    np.testing.assert_allclose(fixed.class_balance_, [0.3, 0.7])

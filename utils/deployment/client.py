@@ -1,0 +1,157 @@
+"""A small HTTP client for the server of :mod:`utils.deployment.serving`.
+
+Introduced in labs/w1_deploy_a_model.ipynb. Every call has a time-out, and every failure raises
+:class:`ServingError` with the HTTP status and the server's own ``detail``, so a mistake reads
+like ``POST /predict answered 422: body.inputs: inputs has shape (3,); expected ...`` instead
+of a bare status code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+__all__ = ["ModelClient", "ServingError", "encode_png"]
+
+
+class ServingError(RuntimeError):
+    """A request failed: no answer (``status_code`` None) or an error status from the server."""
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 detail: Any = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = detail
+
+
+def _format_detail(detail: Any) -> str:
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", ()))
+                parts.append(f"{loc}: {item.get('msg')}" if loc else str(item.get("msg")))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return str(detail)
+
+
+def encode_png(image: Any) -> bytes:
+    """Encode a (H, W) greyscale or (H, W, 3) RGB image of 0-255 values as PNG bytes, in memory.
+
+    Introduced in labs/w1_deploy_a_model.ipynb.
+    """
+    from PIL import Image
+
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3) or arr.size == 0:
+        raise ValueError(f"image must have shape (H, W), (H, W, 1) or (H, W, 3), got {arr.shape}")
+    if arr.dtype != np.uint8:
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 255:
+            raise ValueError("image values must be finite and within [0, 255]")
+        arr = np.rint(arr).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class ModelClient:
+    """Call a model server: ``health()``, ``metadata()``, ``predict(x)``, ``predict_image(img)``.
+
+    Args:
+        base_url: e.g. ``"http://127.0.0.1:8000"``.
+        timeout: seconds to wait for a connection and for an answer.
+
+    Use it as a context manager (or call ``close()``) so its connection is released.
+
+    Introduced in labs/w1_deploy_a_model.ipynb.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ModelClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request and return the response whatever its status (for experiments)."""
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise ServingError(f"{method} {path}: no answer from {self.base_url} within "
+                               f"{self.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise ServingError(f"{method} {path}: cannot reach {self.base_url} (is the server "
+                               f"running?): {exc}") from None
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            detail = body.get("detail") if isinstance(body, dict) else response.text[:200]
+            raise ServingError(
+                f"{method} {path} answered {response.status_code} {response.reason_phrase}: "
+                f"{_format_detail(detail)}",
+                status_code=response.status_code, detail=detail,
+            )
+        if body is None:
+            raise ServingError(f"{method} {path}: the answer is not JSON",
+                               status_code=response.status_code)
+        return body
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    def metadata(self) -> dict[str, Any]:
+        return self._call("GET", "/metadata")
+
+    def metrics(self) -> dict[str, Any]:
+        return self._call("GET", "/metrics")
+
+    def predict(self, inputs: Any, *, min_confidence: float | None = None) -> dict[str, Any]:
+        """POST one example or a batch (array-like of numbers) to ``/predict``."""
+        arr = np.asarray(inputs)
+        payload = arr.tolist() if arr.dtype.kind in "biuf" else inputs
+        params = {} if min_confidence is None else {"min_confidence": min_confidence}
+        return self._call("POST", "/predict", json={"inputs": payload}, params=params)
+
+    def predict_image(self, image: Any, *, content_type: str = "image/png",
+                      min_confidence: float | None = None) -> dict[str, Any]:
+        """POST an image to ``/predict/image``: PNG/JPEG bytes, a file path, or a pixel array.
+
+        An array is encoded to PNG in memory first. The file name sent is always
+        ``upload`` plus an extension: the server never uses it, and neither should any server.
+        """
+        if isinstance(image, (str, os.PathLike)):
+            data = Path(image).read_bytes()
+        elif isinstance(image, (bytes, bytearray)):
+            data = bytes(image)
+        else:
+            data, content_type = encode_png(image), "image/png"
+        ext = ".jpg" if content_type == "image/jpeg" else ".png"
+        params = {} if min_confidence is None else {"min_confidence": min_confidence}
+        return self._call("POST", "/predict/image", params=params,
+                          files={"file": ("upload" + ext, data, content_type)})

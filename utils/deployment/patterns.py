@@ -1,0 +1,410 @@
+"""Deployment patterns simulated in plain Python: canary, shadow and blue/green.
+
+Introduced in week1/03_deployment_patterns.ipynb. Nothing here needs Kubernetes or a network:
+a *router* decides which arm a request goes to, and anything with a ``predict_proba(X)`` method
+is a model. The same objects can sit inside the serving app.
+
+- :class:`CanaryRollout`: sticky routing by key (BLAKE2b of ``salt + key`` into 10,000 buckets),
+  a ramp of traffic shares, guardrail evaluation and an exact rollback to 0 %.
+- :class:`ShadowDeployment`: the primary model answers; a sampled copy of the traffic goes to the
+  shadow model, whose failures and time-outs are counted and never reach the caller.
+- :class:`BlueGreen`: two full environments, one live; switch and instant rollback.
+- :func:`simulate_traffic`: the share of a stream of keys that each arm receives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "N_BUCKETS",
+    "BlueGreen",
+    "CanaryRollout",
+    "Predictor",
+    "Router",
+    "ShadowDeployment",
+    "bucket_of",
+    "simulate_traffic",
+]
+
+#: Number of hash buckets: traffic shares are resolved to 1/10,000 (0.01 %).
+N_BUCKETS = 10_000
+
+Decision = Literal["advance", "hold", "rollback"]
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Anything with ``predict_proba(X) -> (n, k) array`` is a model."""
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]: ...
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Decides which arm (a name) serves a request; ``key`` makes the choice sticky."""
+
+    def route(self, key: str | None = None) -> str: ...
+
+
+def bucket_of(key: str, salt: str = "") -> int:
+    """Return the bucket in ``[0, N_BUCKETS)`` of ``salt + key``, the same on every machine.
+
+    BLAKE2b is used (not Python's ``hash``, which is salted per process), so a user keeps the
+    same arm across restarts and servers. Introduced in week1/03_deployment_patterns.ipynb.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str, got {type(key).__name__}")
+    digest = hashlib.blake2b((salt + key).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % N_BUCKETS
+
+
+def _check_share(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return v
+
+
+def _check_model(model: Any, name: str) -> None:
+    if not callable(getattr(model, "predict_proba", None)):
+        raise TypeError(f"{name} must have a predict_proba(X) method, got {type(model).__name__}")
+
+
+@dataclass
+class CanaryRollout:
+    """A canary release: a growing share of traffic goes to the new model, sticky by key.
+
+    Introduced in week1/03_deployment_patterns.ipynb.
+
+    Args:
+        stable: name of the arm that serves everyone at first.
+        canary: name of the new arm.
+        steps: the ramp of canary shares, strictly increasing, each in (0, 1]. The rollout
+            starts at ``steps[0]``; :meth:`advance` moves to the next one.
+        guardrails: ceilings on canary metrics (for example ``{"error_rate": 0.01}``). A canary
+            metric above its ceiling means rollback.
+        hash_salt: changes which keys land in the canary without changing the share.
+        tolerance: with stable metrics given to :meth:`evaluate`, a canary metric more than
+            ``tolerance`` (relative) above the stable one means hold, even under the ceiling.
+        min_requests: :meth:`evaluate` holds until the canary has served this many requests.
+        models: optional ``{arm name: model}`` for :meth:`predict_proba`.
+
+    A share is resolved to whole buckets: key ``k`` goes to the canary when
+    ``bucket_of(k, hash_salt) < round(weight * 10_000)``. A weight of 0 therefore sends exactly
+    no traffic, and a key that reached the canary stays there as the weight grows.
+    """
+
+    stable: str = "stable"
+    canary: str = "canary"
+    steps: tuple[float, ...] = (0.01, 0.05, 0.10, 0.25, 0.50, 1.0)
+    guardrails: Mapping[str, float] = field(
+        default_factory=lambda: {"error_rate": 0.01, "p99_ms": 500.0}
+    )
+    hash_salt: str = ""
+    tolerance: float = 0.25
+    min_requests: int = 0
+    models: Mapping[str, Any] | None = None
+    _step: int = field(default=0, init=False, repr=False)
+    _rolled_back: bool = field(default=False, init=False, repr=False)
+    _counter: int = field(default=0, init=False, repr=False)
+    history: list[tuple[str, float]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.stable, str) or not isinstance(self.canary, str):
+            raise TypeError("stable and canary must be str arm names")
+        if self.stable == self.canary:
+            raise ValueError(f"stable and canary must differ, both are {self.stable!r}")
+        steps = tuple(_check_share(s, f"steps[{i}]") for i, s in enumerate(self.steps))
+        if not steps:
+            raise ValueError("steps is empty")
+        if steps[0] <= 0.0:
+            raise ValueError(f"steps[0] must be > 0 (a rollout starts with some traffic), got {steps[0]}")
+        if any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError(f"steps must be strictly increasing, got {steps}")
+        self.steps = steps
+        g = dict(self.guardrails)
+        for k, v in g.items():
+            if not isinstance(k, str):
+                raise TypeError(f"guardrails keys must be metric names (str), got {k!r}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ValueError(f"guardrails[{k!r}] must be a finite number, got {v!r}")
+        self.guardrails = g
+        if not math.isfinite(self.tolerance) or self.tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
+        if not isinstance(self.min_requests, int) or self.min_requests < 0:
+            raise ValueError(f"min_requests must be a non-negative int, got {self.min_requests!r}")
+        if self.models is not None:
+            for arm in (self.stable, self.canary):
+                if arm not in self.models:
+                    raise ValueError(f"models has no model for arm {arm!r}")
+                _check_model(self.models[arm], f"models[{arm!r}]")
+        self.history.append(("start", self.weight))
+
+    @property
+    def weight(self) -> float:
+        """The current canary share: 0.0 exactly after a rollback."""
+        return 0.0 if self._rolled_back else self.steps[self._step]
+
+    @property
+    def status(self) -> Literal["ramping", "complete", "rolled_back"]:
+        """Where the rollout stands."""
+        if self._rolled_back:
+            return "rolled_back"
+        return "complete" if self.weight >= 1.0 else "ramping"
+
+    def route(self, key: str | None = None) -> str:
+        """Return the arm for ``key``; the same key gets the same arm at a given weight.
+
+        Without a key, requests are spread by a running counter (deterministic, not sticky).
+        """
+        if key is None:
+            key = f"#anon-{self._counter}"
+            self._counter += 1
+        cut = round(self.weight * N_BUCKETS)
+        return self.canary if bucket_of(key, self.hash_salt) < cut else self.stable
+
+    def advance(self) -> float:
+        """Move to the next step of the ramp and return the new weight."""
+        if self._rolled_back:
+            raise RuntimeError("the rollout was rolled back; call restart() to ramp again")
+        if self._step + 1 >= len(self.steps):
+            raise RuntimeError(f"already at the last step (weight {self.weight})")
+        self._step += 1
+        self.history.append(("advance", self.weight))
+        return self.weight
+
+    def rollback(self) -> None:
+        """Send all traffic back to the stable arm (canary share exactly 0)."""
+        self._rolled_back = True
+        self.history.append(("rollback", 0.0))
+
+    def restart(self) -> None:
+        """Start the ramp again at ``steps[0]`` (after a fix)."""
+        self._rolled_back = False
+        self._step = 0
+        self.history.append(("restart", self.weight))
+
+    def evaluate(
+        self,
+        canary_metrics: Mapping[str, float],
+        stable_metrics: Mapping[str, float] | None = None,
+        *,
+        n_requests: int | None = None,
+    ) -> Decision:
+        """Decide from the canary's metrics whether to ``"advance"``, ``"hold"`` or ``"rollback"``.
+
+        In this order: any guardrail metric above its ceiling gives ``"rollback"``; a missing
+        or NaN guardrail metric, too few requests (``n_requests < min_requests``), a canary
+        worse than stable by more than ``tolerance``, or a rollout already at 100 % gives
+        ``"hold"``; otherwise ``"advance"``. Lower is better for every guardrail metric.
+        """
+        if not isinstance(canary_metrics, Mapping):
+            raise TypeError("canary_metrics must be a mapping of metric name to value")
+        values: dict[str, float] = {}
+        for name in self.guardrails:
+            v = canary_metrics.get(name, math.nan)
+            values[name] = math.nan if v is None else float(v)
+        if any(v > self.guardrails[k] for k, v in values.items() if not math.isnan(v)):
+            return "rollback"
+        if any(math.isnan(v) for v in values.values()):
+            return "hold"
+        if n_requests is not None and n_requests < self.min_requests:
+            return "hold"
+        if stable_metrics is not None:
+            for name, v in values.items():
+                ref = stable_metrics.get(name)
+                if (ref is not None and math.isfinite(float(ref))
+                        and v > float(ref) * (1.0 + self.tolerance) + 1e-12):
+                    return "hold"
+        if self._rolled_back or self.weight >= 1.0:
+            return "hold"
+        return "advance"
+
+    def predict_proba(self, X: Any, key: str | None = None) -> tuple[str, npt.NDArray[np.float64]]:
+        """Route ``key`` and return ``(arm, probabilities)`` from that arm's model."""
+        if self.models is None:
+            raise RuntimeError("no models were given; pass models={arm: model} to use predict_proba")
+        arm = self.route(key)
+        return arm, np.asarray(self.models[arm].predict_proba(X), dtype=np.float64)
+
+
+@dataclass
+class ShadowDeployment:
+    """Shadow mode: the primary model answers; the shadow sees a copy of the traffic.
+
+    Introduced in week1/03_deployment_patterns.ipynb.
+
+    Args:
+        primary: the model whose answer is returned.
+        shadow: the candidate model; its output is only logged.
+        sample_rate: share of requests copied to the shadow, in [0, 1] (0 means none).
+        timeout_s: a shadow call slower than this counts as a time-out and its output is
+            discarded (it still ran, in this simulation, after the primary had answered).
+        seed: seed of the sampling generator, so a replay samples the same requests.
+
+    Errors of the primary propagate (they are the real service failing). Anything the shadow
+    does (raise, return the wrong shape, be slow) is counted and never changes the answer.
+    """
+
+    primary: Any
+    shadow: Any
+    sample_rate: float = 1.0
+    timeout_s: float = 1.0
+    seed: int = 0
+    _rng: np.random.Generator = field(init=False, repr=False)
+    _log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_model(self.primary, "primary")
+        _check_model(self.shadow, "shadow")
+        self.sample_rate = _check_share(self.sample_rate, "sample_rate")
+        if not isinstance(self.timeout_s, (int, float)) or not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        self._rng = np.random.default_rng(self.seed)
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Return the primary's probabilities; run the shadow on a sample and log both."""
+        t0 = time.perf_counter()
+        p = np.asarray(self.primary.predict_proba(X), dtype=np.float64)
+        primary_ms = (time.perf_counter() - t0) * 1000
+        record: dict[str, Any] = {
+            "request": len(self._log), "n_rows": len(p), "status": "skipped",
+            "primary_ms": primary_ms, "shadow_ms": math.nan, "error": "",
+            "primary": p, "shadow": None,
+        }
+        if self._rng.random() < self.sample_rate:
+            t1 = time.perf_counter()
+            try:
+                s = np.asarray(self.shadow.predict_proba(X), dtype=np.float64)
+                if s.shape != p.shape:
+                    raise ValueError(f"shadow returned shape {s.shape}, primary {p.shape}")
+                status, error = "ok", ""
+            except Exception as exc:  # a shadow failure must never escape
+                s, status, error = None, "error", f"{type(exc).__name__}: {exc}"
+            record["shadow_ms"] = (time.perf_counter() - t1) * 1000
+            if status == "ok" and record["shadow_ms"] > self.timeout_s * 1000:
+                s, status, error = None, "timeout", f"slower than {self.timeout_s} s"
+            record.update(status=status, shadow=s, error=error)
+        self._log.append(record)
+        return p
+
+    def log(self) -> pd.DataFrame:
+        """One row per request: status of the shadow call, latencies, rows, agreement."""
+        rows = []
+        for r in self._log:
+            agree = math.nan
+            if r["shadow"] is not None:
+                agree = float(np.mean(r["primary"].argmax(1) == r["shadow"].argmax(1)))
+            rows.append({k: r[k] for k in ("request", "n_rows", "status", "primary_ms",
+                                            "shadow_ms", "error")} | {"agreement": agree})
+        return pd.DataFrame(rows, columns=["request", "n_rows", "status", "primary_ms",
+                                           "shadow_ms", "error", "agreement"])
+
+    def comparison(self) -> pd.DataFrame:
+        """A one-column table comparing the arms on the requests both answered.
+
+        Rows: requests, shadowed, shadow_ok, shadow_errors, shadow_timeouts, rows_compared,
+        agreement (share of rows whose predicted class matches; NaN if none compared),
+        mean_abs_diff (mean |p_primary - p_shadow| over rows and classes), and the median
+        latency of each arm in milliseconds.
+        """
+        ok = [r for r in self._log if r["status"] == "ok"]
+        status = [r["status"] for r in self._log]
+        if ok:
+            P = np.concatenate([r["primary"] for r in ok])
+            S = np.concatenate([r["shadow"] for r in ok])
+            agreement = float(np.mean(P.argmax(1) == S.argmax(1)))
+            mad = float(np.mean(np.abs(P - S)))
+            n_rows = len(P)
+        else:
+            agreement = mad = math.nan
+            n_rows = 0
+        prim = [r["primary_ms"] for r in self._log]
+        shad = [r["shadow_ms"] for r in self._log if not math.isnan(r["shadow_ms"])]
+        values = {
+            "requests": len(self._log),
+            "shadowed": sum(s != "skipped" for s in status),
+            "shadow_ok": status.count("ok"),
+            "shadow_errors": status.count("error"),
+            "shadow_timeouts": status.count("timeout"),
+            "rows_compared": n_rows,
+            "agreement": agreement,
+            "mean_abs_diff": mad,
+            "primary_p50_ms": float(np.median(prim)) if prim else math.nan,
+            "shadow_p50_ms": float(np.median(shad)) if shad else math.nan,
+        }
+        return pd.DataFrame({"value": pd.Series(values, dtype=float)})
+
+
+@dataclass
+class BlueGreen:
+    """Blue/green: two complete environments, one live; switching is one pointer change.
+
+    Introduced in week1/03_deployment_patterns.ipynb. :meth:`rollback` returns to the previous
+    environment instantly because it was never torn down.
+    """
+
+    blue: Any
+    green: Any
+    active: Literal["blue", "green"] = "blue"
+    history: list[str] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_model(self.blue, "blue")
+        _check_model(self.green, "green")
+        if self.active not in ("blue", "green"):
+            raise ValueError(f"active must be 'blue' or 'green', got {self.active!r}")
+        self.history.append(self.active)
+
+    def route(self, key: str | None = None) -> str:
+        """Every request goes to the active environment."""
+        return self.active
+
+    def switch(self) -> None:
+        """Make the idle environment live."""
+        self.active = "green" if self.active == "blue" else "blue"
+        self.history.append(self.active)
+
+    def rollback(self) -> None:
+        """Return to the environment that was live before the last switch."""
+        if len(self.history) < 2:
+            raise RuntimeError("nothing to roll back: no switch has happened")
+        self.history.pop()
+        self.active = self.history[-1]  # type: ignore[assignment]
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Answer with the active environment's model."""
+        model = self.blue if self.active == "blue" else self.green
+        return np.asarray(model.predict_proba(X), dtype=np.float64)
+
+
+def simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:
+    """Route every key once and return the share of requests each arm received.
+
+    Introduced in week1/03_deployment_patterns.ipynb. Returns a Series named ``"share"``
+    indexed by arm name, sorted by name.
+    """
+    if not callable(getattr(router, "route", None)):
+        raise TypeError(f"router must have a route(key) method, got {type(router).__name__}")
+    if isinstance(keys, str):
+        raise TypeError("keys must be a sequence of str, got a single str")
+    keys = list(keys)
+    if not keys:
+        raise ValueError("keys is empty")
+    arms = pd.Series([router.route(k) for k in keys])
+    out = arms.value_counts(normalize=True).sort_index()
+    out.index.name = "arm"
+    return out.rename("share")

@@ -1,0 +1,44 @@
+"""Error analysis: metrics by slice and tag, prioritisation, skewed data, audits and splits.
+
+Introduced in week2 and used in labs/w2_journey_through_data.ipynb.
+
+- :mod:`utils.error_analysis.slices`: ``metrics_by_slice``, ``disparity``, ``find_problem_slices``.
+- :mod:`utils.error_analysis.prioritize`: ``prioritization_table``.
+- :mod:`utils.error_analysis.skewed`: ``binary_report``, ``per_class_report``,
+  ``confusion_frame``, ``pr_curve``, ``threshold_for``.
+- :mod:`utils.error_analysis.audit`: ``performance_audit``.
+- :mod:`utils.error_analysis.splits`: ``stratified_split``, ``balanced_sample``.
+"""
+
+from __future__ import annotations
+
+from utils.error_analysis.audit import AuditResult, performance_audit
+from utils.error_analysis.prioritize import prioritization_table
+from utils.error_analysis.skewed import (
+    BinaryReport,
+    binary_report,
+    confusion_frame,
+    per_class_report,
+    pr_curve,
+    threshold_for,
+)
+from utils.error_analysis.slices import OVERALL, disparity, find_problem_slices, metrics_by_slice
+from utils.error_analysis.splits import balanced_sample, stratified_split
+
+__all__ = [
+    "OVERALL",
+    "AuditResult",
+    "BinaryReport",
+    "balanced_sample",
+    "binary_report",
+    "confusion_frame",
+    "disparity",
+    "find_problem_slices",
+    "metrics_by_slice",
+    "per_class_report",
+    "performance_audit",
+    "pr_curve",
+    "prioritization_table",
+    "stratified_split",
+    "threshold_for",
+]

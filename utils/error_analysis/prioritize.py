@@ -1,0 +1,91 @@
+"""The prioritisation table of error analysis: where is the most to gain?
+
+Introduced in week2 (prioritising what to work on).
+
+For each tag (a category of examples, such as "car noise" in speech or "blurry" in images), the
+possible gain is the gap between human-level performance and the model's, times the share of
+the data the tag covers: closing a 10-point gap on 1 % of the data is worth less than a 2-point
+gap on 40 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from utils.error_analysis.slices import OVERALL
+
+__all__ = ["prioritization_table"]
+
+
+def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, float],
+                         metric: str = "accuracy",
+                         share_of_data: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Rank tags by gap to human level times share of data (the course's table).
+
+    Introduced in week2 (prioritising what to work on).
+
+    Args:
+        by_tag: a table from :func:`utils.error_analysis.metrics_by_slice` (index = tag,
+            columns ``support`` and ``metric``); an ``(overall)`` row, when present, gives the
+            total number of examples and is left out of the ranking.
+        human_level: human-level performance (or another baseline) per tag, same scale as the
+            metric; every tag needs one.
+        metric: the column to compare (higher is better).
+        share_of_data: optional share of each tag in the data that matters (for example in
+            production traffic); by default ``support / number of examples``. Tags may overlap,
+            so shares need not sum to 1.
+
+    Returns:
+        Columns ``tag``, ``support``, ``share``, ``<metric>`` (named after the metric),
+        ``human_level``, ``gap`` (human level minus metric, clipped at 0), ``weighted_gap``
+        (gap times share) and ``rank`` (1 = work on this first), sorted by ``weighted_gap``.
+        A tag whose metric is NaN gets NaN gaps and no rank.
+    """
+    if not isinstance(by_tag, pd.DataFrame):
+        raise TypeError(f"by_tag must be a DataFrame, got {type(by_tag).__name__}")
+    for col in (metric, "support"):
+        if col not in by_tag.columns:
+            raise ValueError(f"by_tag has no column {col!r}; columns are {list(by_tag.columns)}")
+    table = by_tag.set_index("tag") if "tag" in by_tag.columns else by_tag
+    table = table.copy()
+    table.index = table.index.map(str)
+    total = float(table.loc[OVERALL, "support"]) if OVERALL in table.index else None
+    table = table[table.index != OVERALL]
+    if table.empty:
+        raise ValueError("by_tag has no tags")
+    tags = list(table.index)
+    missing = [t for t in tags if t not in human_level]
+    if missing:
+        raise ValueError(f"human_level has no value for tag(s) {missing}")
+    extra = [t for t in human_level if str(t) not in tags]
+    if extra:
+        raise ValueError(f"human_level names unknown tag(s) {extra}; tags are {tags}")
+    support = table["support"].to_numpy(dtype=np.float64)
+    if share_of_data is None:
+        total = total if total is not None else support.sum()
+        if total <= 0:
+            raise ValueError("by_tag has no examples (total support is 0)")
+        share = support / total
+    else:
+        missing = [t for t in tags if t not in share_of_data]
+        if missing:
+            raise ValueError(f"share_of_data has no value for tag(s) {missing}")
+        share = np.array([share_of_data[t] for t in tags], dtype=np.float64)
+        if ((share < 0) | (share > 1) | ~np.isfinite(share)).any():
+            raise ValueError("share_of_data values must be in [0, 1]")
+    hlp = np.array([human_level[t] for t in tags], dtype=np.float64)
+    if not np.isfinite(hlp).all():
+        raise ValueError("human_level values must be finite numbers")
+    value = table[metric].to_numpy(dtype=np.float64)
+    gap = np.clip(hlp - value, 0, None)
+    out = pd.DataFrame({"tag": tags, "support": table["support"].to_numpy(), "share": share,
+                        metric: value, "human_level": hlp, "gap": gap,
+                        "weighted_gap": gap * share})
+    out = out.sort_values("weighted_gap", ascending=False, kind="stable",
+                          na_position="last").reset_index(drop=True)
+    rank = np.arange(1, len(out) + 1, dtype=np.float64)
+    out["rank"] = pd.array(np.where(out["weighted_gap"].isna(), np.nan, rank), dtype="Int64")
+    return out

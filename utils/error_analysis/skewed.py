@@ -1,0 +1,271 @@
+"""Metrics for skewed data: binary and per-class reports, confusion tables, PR curves.
+
+Introduced in week2 (skewed data sets) and used in labs/w2_journey_through_data.ipynb.
+
+On a data set where 98 % of examples are negative, "always negative" scores 98 % accuracy and
+finds nothing. Precision, recall and F1 of the rare class, the confusion matrix and the
+precision-recall curve say what accuracy hides. Every function here returns the same numbers as
+scikit-learn, except that an undefined value is NaN (with a note) instead of a warning and 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from utils._validation import as_1d, as_finite_float, check_same_length
+from utils.error_analysis.slices import _check_no_missing, _ratio
+
+__all__ = [
+    "BinaryReport",
+    "binary_report",
+    "confusion_frame",
+    "per_class_report",
+    "pr_curve",
+    "threshold_for",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryReport:
+    """Binary classification metrics for one positive class.
+
+    Attributes:
+        precision, recall, f1, fbeta, accuracy: the metrics (NaN when undefined).
+        prevalence: share of examples that are truly positive.
+        support: number of examples.
+        confusion: 2x2 counts ``[[tn, fp], [fn, tp]]`` (rows true, columns predicted).
+        threshold: the score threshold used, or None when predictions were given.
+        note: why a metric is undefined ("" when all are defined).
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    fbeta: float
+    accuracy: float
+    prevalence: float
+    support: int
+    confusion: npt.NDArray[np.int64]
+    threshold: float | None
+    note: str = ""
+
+    def as_series(self) -> pd.Series:
+        """The scalar metrics as a Series, for printing or stacking into a table."""
+        return pd.Series({"precision": self.precision, "recall": self.recall, "f1": self.f1,
+                          "fbeta": self.fbeta, "accuracy": self.accuracy,
+                          "prevalence": self.prevalence, "support": self.support})
+
+
+def _binary_truth(y_true: Any, pos_label: Any, name: str = "y_true") -> npt.NDArray[np.bool_]:
+    t = as_1d(y_true, name)
+    _check_no_missing(t, name)
+    values = pd.unique(t)
+    if len(values) > 2:
+        raise ValueError(f"{name} must hold two classes for a binary report, got {len(values)}: "
+                         f"{sorted(map(str, values))[:5]}")
+    return np.asarray(t == pos_label, dtype=bool)
+
+
+def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None = 0.5,
+                  pos_label: Any = 1, beta: float = 1.0,
+                  zero_division: float = np.nan) -> BinaryReport:
+    """Precision, recall, F1, F-beta, accuracy and the confusion matrix of a binary classifier.
+
+    Introduced in week2 (skewed data sets).
+
+    Args:
+        y_true: true labels (two classes, one of them ``pos_label``).
+        y_score_or_pred: scores (predicted positive when ``score >= threshold``), or predicted
+            labels when ``threshold`` is None.
+        threshold: decision threshold on the scores; None means the input already holds labels.
+        pos_label: the positive class.
+        beta: weight of recall in F-beta (``beta > 1`` favours recall).
+        zero_division: value of an undefined metric (NaN by default).
+    """
+    if not beta > 0:
+        raise ValueError(f"beta must be positive, got {beta!r}")
+    t = _binary_truth(y_true, pos_label)
+    if threshold is None:
+        p_raw = as_1d(y_score_or_pred, "y_score_or_pred")
+        _check_no_missing(p_raw, "y_score_or_pred")
+        p = np.asarray(p_raw == pos_label, dtype=bool)
+    else:
+        s = as_finite_float(y_score_or_pred, "y_score_or_pred", ndim=1)
+        if not np.isfinite(threshold):
+            raise ValueError(f"threshold must be finite, got {threshold!r}")
+        p = s >= threshold
+    check_same_length(y_true=t, y_score_or_pred=p)
+    conf = np.bincount(2 * t.astype(np.intp) + p, minlength=4).reshape(2, 2)
+    (tn, fp), (fn, tp) = conf
+    notes = []
+    if tp + fp == 0:
+        notes.append("precision undefined: no predicted positives")
+    if tp + fn == 0:
+        notes.append("recall undefined: no positives")
+    precision = float(_ratio(np.array(tp), np.array(tp + fp), zero_division))
+    recall = float(_ratio(np.array(tp), np.array(tp + fn), zero_division))
+    b2 = beta * beta
+    f1 = float(_ratio(np.array(2 * tp), np.array(2 * tp + fp + fn), zero_division))
+    fbeta = float(_ratio(np.array((1 + b2) * tp), np.array((1 + b2) * tp + b2 * fn + fp),
+                         zero_division))
+    n = int(conf.sum())
+    return BinaryReport(precision=precision, recall=recall, f1=f1, fbeta=fbeta,
+                        accuracy=float((tp + tn) / n), prevalence=float((tp + fn) / n), support=n,
+                        confusion=conf.astype(np.int64),
+                        threshold=None if threshold is None else float(threshold),
+                        note="; ".join(notes))
+
+
+def _labels_and_codes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
+                      ) -> tuple[list[Any], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    t = as_1d(y_true, "y_true")
+    p = as_1d(y_pred, "y_pred")
+    check_same_length(y_true=t, y_pred=p)
+    _check_no_missing(t, "y_true")
+    _check_no_missing(p, "y_pred")
+    if labels is None:
+        labels = sorted(set(pd.unique(t)) | set(pd.unique(p)))
+    else:
+        labels = list(labels)
+        if not labels:
+            raise ValueError("labels is empty")
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels contains duplicates")
+    index = pd.Index(labels)
+    ti, pi = index.get_indexer(t), index.get_indexer(p)
+    for name, arr, codes in (("y_true", t, ti), ("y_pred", p, pi)):
+        if (codes < 0).any():
+            bad = arr[np.argmax(codes < 0)]
+            bad = bad.item() if isinstance(bad, np.generic) else bad
+            raise ValueError(f"{name} contains the unknown label {bad!r}; labels are {labels}")
+    return labels, ti.astype(np.intp), pi.astype(np.intp)
+
+
+def confusion_frame(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
+                    names: Sequence[str] | None = None,
+                    normalize: Literal["true", "pred", "all"] | None = None) -> pd.DataFrame:
+    """The confusion matrix as a labelled DataFrame: rows true class, columns predicted class.
+
+    Introduced in week2 (skewed data sets). Same counts as
+    :func:`sklearn.metrics.confusion_matrix`; ``normalize="true"`` divides each row by its
+    total (a row with no examples is NaN rather than 0), ``"pred"`` each column, ``"all"`` the
+    whole table. ``labels`` fixes which classes appear and their order; ``names`` are the
+    display names of those classes.
+    """
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
+    labels, ti, pi = _labels_and_codes(y_true, y_pred, labels)
+    k = len(labels)
+    cm = np.bincount(ti * k + pi, minlength=k * k).reshape(k, k)
+    if names is not None:
+        if len(names) != k:
+            raise ValueError(f"names has {len(names)} entries for {k} labels")
+        shown = list(names)
+    else:
+        shown = labels
+    values: np.ndarray = cm
+    if normalize == "true":
+        values = _ratio(cm, cm.sum(axis=1, keepdims=True).repeat(k, 1), np.nan)
+    elif normalize == "pred":
+        values = _ratio(cm, cm.sum(axis=0, keepdims=True).repeat(k, 0), np.nan)
+    elif normalize == "all":
+        values = cm / cm.sum()
+    return pd.DataFrame(values, index=pd.Index(shown, name="true"),
+                        columns=pd.Index(shown, name="predicted"))
+
+
+def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
+                     names: Sequence[str] | None = None,
+                     zero_division: float = np.nan) -> pd.DataFrame:
+    """Per-class precision, recall, F1, error rate and support, like scikit-learn's report.
+
+    Introduced in week2 (skewed data sets, multi-class); used in
+    labs/w2_journey_through_data.ipynb. One row per class (``error_rate = 1 - recall``, the
+    share of that class's examples the model gets wrong), then ``macro avg`` (unweighted mean
+    over classes; its recall is the balanced accuracy) and ``weighted avg`` (weighted by
+    support). Undefined values are NaN and listed in ``note``; averages skip them.
+    """
+    labels, ti, pi = _labels_and_codes(y_true, y_pred, labels)
+    k = len(labels)
+    cm = np.bincount(ti * k + pi, minlength=k * k).reshape(k, k)
+    tp = np.diag(cm)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+    precision = _ratio(tp, predicted, zero_division)
+    recall = _ratio(tp, support, zero_division)
+    f1 = _ratio(2 * tp, support + predicted, zero_division)
+    error = _ratio(support - tp, support, zero_division)
+    notes = np.full(k, "", dtype=object)
+    notes = np.where(predicted == 0, "precision undefined: never predicted", notes)
+    notes = np.where(support == 0, np.where(notes != "", notes + "; ", "")
+                     + "recall undefined: no examples", notes)
+    shown = list(names) if names is not None else labels
+    if names is not None and len(names) != k:
+        raise ValueError(f"names has {len(names)} entries for {k} labels")
+    table = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1,
+                          "error_rate": error, "support": support, "note": notes},
+                         index=pd.Index(shown, name="class"))
+    cols = ["precision", "recall", "f1", "error_rate"]
+    macro = table[cols].mean(skipna=True)
+    w = table["support"].to_numpy(dtype=np.float64)
+    weighted = {c: float(np.nansum(table[c].to_numpy() * w) / w[~table[c].isna()].sum())
+                if w[~table[c].isna()].sum() > 0 else np.nan for c in cols}
+    extra = pd.DataFrame([{**macro.to_dict(), "support": int(support.sum()), "note": ""},
+                          {**weighted, "support": int(support.sum()), "note": ""}],
+                         index=["macro avg", "weighted avg"])
+    return pd.concat([table, extra])
+
+
+def pr_curve(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> pd.DataFrame:
+    """Precision, recall and F1 at every distinct score threshold.
+
+    Introduced in week2 (skewed data sets). Row ``i`` is the classifier "positive when
+    ``score >= threshold[i]``", thresholds ascending, the same points as
+    :func:`sklearn.metrics.precision_recall_curve` (which stops once recall reaches 1).
+    Computed with one sort and two cumulative sums.
+    """
+    t = _binary_truth(y_true, pos_label)
+    s = as_finite_float(y_score, "y_score", ndim=1)
+    check_same_length(y_true=t, y_score=s)
+    if not t.any():
+        raise ValueError("y_true has no positive examples; precision and recall are undefined")
+    order = np.argsort(-s, kind="stable")
+    s_sorted, t_sorted = s[order], t[order]
+    last = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s_sorted) - 1]
+    tps = np.cumsum(t_sorted)[last]
+    fps = (last + 1) - tps
+    precision = tps / (tps + fps)
+    recall = tps / t.sum()
+    f1 = _ratio(2 * tps, tps + fps + t.sum(), np.nan)
+    frame = pd.DataFrame({"threshold": s_sorted[last], "precision": precision,
+                          "recall": recall, "f1": f1})
+    return frame.iloc[::-1].reset_index(drop=True)
+
+
+def threshold_for(y_true: Any, y_score: Any, *, target: Literal["precision", "recall"],
+                  value: float, pos_label: Any = 1) -> float:
+    """The operating threshold that meets a precision or recall target.
+
+    Introduced in week2 (skewed data sets). ``target="precision"``: the lowest threshold whose
+    precision is at least ``value`` (the most recall you can have at that precision).
+    ``target="recall"``: the highest threshold whose recall is at least ``value`` (the most
+    precision at that recall). Raises ``ValueError`` when no threshold reaches the target.
+    """
+    if target not in ("precision", "recall"):
+        raise ValueError(f"target must be 'precision' or 'recall', got {target!r}")
+    if not 0 <= value <= 1:
+        raise ValueError(f"value must be in [0, 1], got {value!r}")
+    curve = pr_curve(y_true, y_score, pos_label=pos_label)
+    ok = curve[target].to_numpy() >= value
+    if not ok.any():
+        raise ValueError(f"no threshold reaches {target} >= {value}; the best is "
+                         f"{curve[target].max():.4f}")
+    idx = np.flatnonzero(ok)
+    pick = idx[0] if target == "precision" else idx[-1]
+    return float(curve["threshold"].iloc[pick])

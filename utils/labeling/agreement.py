@@ -1,0 +1,462 @@
+"""How much do labellers agree? Percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha.
+
+Introduced in week3 (label consistency) and used in labs/w3_data_labeling.ipynb. Agreement
+statistics compare the observed agreement with the agreement expected by chance. When chance
+agreement is already perfect (everyone always uses one label), the statistic is 0/0: it is
+*undefined*, and these functions return ``undefined`` (NaN by default) and emit an
+:class:`UndefinedAgreementWarning` saying why, never a silent 0 or 1.
+
+Layouts follow the reference implementations: :func:`cohen_kappa` takes two label vectors
+(scikit-learn's ``cohen_kappa_score``), :func:`fleiss_kappa` an ``(items, raters)`` table or an
+``(items, categories)`` count table (statsmodels), :func:`krippendorff_alpha` a
+``(raters, units)`` reliability matrix (the ``krippendorff`` package). Missing ratings are NaN
+or None.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from utils._validation import as_1d, check_same_length
+
+__all__ = [
+    "AgreementReport",
+    "UndefinedAgreementWarning",
+    "agreement_report",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "percent_agreement",
+]
+
+
+class UndefinedAgreementWarning(RuntimeWarning):
+    """An agreement statistic is 0/0 for this data; the message says why."""
+
+
+def _undefined(value: float, reason: str) -> float:
+    if np.isnan(value):
+        warnings.warn(f"{reason}; returning NaN", UndefinedAgreementWarning, stacklevel=3)
+    return float(value)
+
+
+def _factorize(values: np.ndarray, name: str, domain: Sequence[Any] | None = None
+               ) -> tuple[npt.NDArray[np.int64], np.ndarray]:
+    """Integer codes (-1 = missing) of any array of labels, and the categories in order."""
+    flat = pd.Series(values.ravel(), dtype=object if values.dtype.kind in "OUS" else None)
+    missing = flat.isna().to_numpy()
+    if domain is not None:
+        cats = pd.Index(list(domain))
+        if not cats.is_unique:
+            raise ValueError("value_domain must not repeat values")
+        codes = cats.get_indexer(flat.where(~missing))
+        unknown = (codes == -1) & ~missing
+        if unknown.any():
+            bad = flat[np.flatnonzero(unknown)[0]]
+            raise ValueError(f"{name} contains {bad!r}, which is not in value_domain")
+        return codes.reshape(values.shape).astype(np.int64), np.asarray(cats)
+    try:
+        codes, cats = pd.factorize(flat, sort=True)
+    except TypeError:  # labels of mixed types cannot be sorted
+        codes, cats = pd.factorize(flat, sort=False)
+    return codes.reshape(values.shape).astype(np.int64), np.asarray(cats)
+
+
+def _ratings_matrix(ratings: Any, name: str) -> np.ndarray:
+    arr = np.asarray(ratings.to_numpy() if isinstance(ratings, pd.DataFrame) else ratings)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    return arr
+
+
+def percent_agreement(a: Any, b: Any = None) -> float:
+    """Share of agreeing rating pairs, without any correction for chance.
+
+    Introduced in week3 (label consistency). ``percent_agreement(a, b)`` with two label vectors
+    is the share of items on which the two labellers agree. ``percent_agreement(ratings)`` with
+    an ``(items, raters)`` table (NaN = not rated) averages, over items rated at least twice,
+    the share of rater pairs that agree. NaN when no item has two ratings.
+    """
+    if b is not None:
+        x, y = as_1d(a, "a"), as_1d(b, "b")
+        check_same_length(a=x, b=y)
+        codes, _ = _factorize(np.stack([x, y], axis=1).astype(object), "a, b")
+        if (codes == -1).any():
+            raise ValueError("a and b must not contain missing labels; use the (items, raters) "
+                             "form to allow them")
+        return float(np.mean(codes[:, 0] == codes[:, 1]))
+    codes, cats = _factorize(_ratings_matrix(a, "ratings"), "ratings")
+    counts = _item_counts(codes, len(cats))
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        return _undefined(np.nan, "percent agreement is undefined: no item has two ratings")
+    c, mk = counts[keep], m[keep]
+    return float(np.mean((c * (c - 1)).sum(axis=1) / (mk * (mk - 1))))
+
+
+def _item_counts(codes: np.ndarray, k: int) -> npt.NDArray[np.float64]:
+    """(items, k) counts of each category per item from (items, raters) codes (-1 missing)."""
+    n = codes.shape[0]
+    rows = np.broadcast_to(np.arange(n)[:, None], codes.shape)
+    valid = codes >= 0
+    flat = rows[valid] * k + codes[valid]
+    return np.bincount(flat, minlength=n * k).reshape(n, k).astype(np.float64)
+
+
+def cohen_kappa(
+    a: Any,
+    b: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    weights: Literal["linear", "quadratic"] | None = None,
+    undefined: float = np.nan,
+) -> float:
+    """Cohen's kappa between two labellers: agreement beyond chance, 1 = perfect, 0 = chance.
+
+    Introduced in week3 (label consistency). Same definition as scikit-learn's
+    ``cohen_kappa_score``: ``1 - sum(w * observed) / sum(w * expected)`` over the confusion
+    table, where ``expected`` comes from each labeller's own label frequencies.
+
+    Args:
+        a, b: labels from the two labellers, one per item, no missing values.
+        labels: the categories, in order (the order matters for ``weights``). A label outside
+            this list is an error. Default: the sorted labels that occur.
+        weights: ``None`` (any disagreement counts 1), ``"linear"`` (``|i - j|``) or
+            ``"quadratic"`` (``(i - j)**2``), for ordered categories.
+        undefined: returned when expected disagreement is 0, e.g. both labellers use one single
+            label for everything (``cohen_kappa([1, 1], [1, 1])``); NaN by default.
+    """
+    x, y = as_1d(a, "a"), as_1d(b, "b")
+    check_same_length(a=x, b=y)
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    both = np.stack([x, y], axis=1)
+    codes, cats = _factorize(both.astype(object) if both.dtype.kind in "OUS" else both, "a, b",
+                             domain=labels)
+    if (codes == -1).any():
+        which = "a" if (codes[:, 0] == -1).any() else "b"
+        raise ValueError(f"{which} contains missing labels (NaN/None)")
+    k = len(cats)
+    confusion = np.bincount(codes[:, 0] * k + codes[:, 1], minlength=k * k).reshape(k, k)
+    confusion = confusion.astype(np.float64)
+    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / confusion.sum()
+    idx = np.arange(k)
+    if weights is None:
+        w = (idx[:, None] != idx[None, :]).astype(np.float64)
+    elif weights == "linear":
+        w = np.abs(idx[:, None] - idx[None, :]).astype(np.float64)
+    else:
+        w = ((idx[:, None] - idx[None, :]) ** 2).astype(np.float64)
+    denom = float((w * expected).sum())
+    if denom <= 1e-12 * max(1.0, float(expected.sum())):
+        return _undefined(undefined, "Cohen's kappa is undefined: chance disagreement is 0 "
+                                     "(both labellers use a single label)")
+    return float(1.0 - (w * confusion).sum() / denom)
+
+
+def fleiss_kappa(
+    ratings: Any,
+    *,
+    input: Literal["raters", "counts"] = "raters",
+    n_categories: int | None = None,
+    undefined: float = np.nan,
+) -> float:
+    """Fleiss' kappa: chance-corrected agreement among many labellers.
+
+    Introduced in week3 (label consistency). With the same number of ratings per item it is
+    statsmodels' ``fleiss_kappa(table, method="fleiss")``. Items may have different numbers of
+    ratings: each item's agreement is the share of its rating pairs that agree, items with
+    fewer than two ratings are skipped, and category shares pool all ratings.
+
+    Args:
+        ratings: ``input="raters"``: an ``(items, raters)`` table of labels, NaN/None where a
+            rater did not rate the item. ``input="counts"``: an ``(items, categories)`` table of
+            non-negative counts.
+        input: which layout ``ratings`` has.
+        n_categories: optional check: with ``"counts"`` the number of columns; with
+            ``"raters"`` labels must be integers in ``[0, n_categories)``.
+        undefined: returned when chance agreement is perfect (every rating in one category).
+    """
+    arr = _ratings_matrix(ratings, "ratings")
+    if input == "counts":
+        counts = np.asarray(arr, dtype=np.float64)
+        if not np.isfinite(counts).all() or (counts < 0).any() or \
+                not np.equal(np.mod(counts, 1), 0).all():
+            raise ValueError("ratings must hold non-negative integer counts with input='counts'")
+        if n_categories is not None and counts.shape[1] != n_categories:
+            raise ValueError(f"ratings has {counts.shape[1]} columns but n_categories="
+                             f"{n_categories}")
+    elif input == "raters":
+        domain = None
+        if n_categories is not None:
+            if not isinstance(n_categories, int) or n_categories < 1:
+                raise ValueError(f"n_categories must be a positive int, got {n_categories!r}")
+            domain = list(range(n_categories))
+            arr = arr.astype(np.float64) if arr.dtype.kind in "iub" else arr
+        codes, cats = _factorize(arr, "ratings", domain)
+        counts = _item_counts(codes, len(cats))
+    else:
+        raise ValueError(f"input must be 'raters' or 'counts', got {input!r}")
+    m = counts.sum(axis=1)
+    keep = m >= 2
+    if not keep.any():
+        return _undefined(undefined, "Fleiss' kappa is undefined: no item has two ratings")
+    c, mk = counts[keep], m[keep]
+    p_item = (c * (c - 1)).sum(axis=1) / (mk * (mk - 1))
+    p_cat = c.sum(axis=0) / c.sum()
+    p_bar, p_e = float(p_item.mean()), float((p_cat**2).sum())
+    if p_e >= 1 - 1e-12:
+        return _undefined(undefined, "Fleiss' kappa is undefined: every rating is in one "
+                                     "category, so chance agreement is already perfect")
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def _interval_sums(values: np.ndarray, valid: np.ndarray) -> tuple[float, float, int]:
+    """Closed form of the interval metric: (sum o*delta, sum n_c*n_k*delta, n), O(R*N)."""
+    m = valid.sum(axis=0).astype(np.float64)  # values per unit
+    pair = m >= 2
+    v = np.where(valid, values, 0.0)[:, pair]
+    ok = valid[:, pair]
+    mu = m[pair]
+    mean_u = v.sum(axis=0) / mu
+    ss_u = (np.where(ok, v - mean_u, 0.0) ** 2).sum(axis=0)
+    observed = float(2.0 * (mu * ss_u / (mu - 1)).sum())
+    pooled = v[ok]
+    n = int(pooled.size)
+    expected = float(2.0 * n * ((pooled - pooled.mean()) ** 2).sum()) if n else 0.0
+    return observed, expected, n
+
+
+def krippendorff_alpha(
+    reliability_data: Any,
+    *,
+    level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
+    value_domain: Sequence[Any] | None = None,
+    undefined: float = np.nan,
+) -> float:
+    """Krippendorff's alpha: ``1 - observed / expected disagreement``, any number of raters.
+
+    Introduced in week3 (label consistency). Handles missing ratings and four levels of
+    measurement; agrees with the ``krippendorff`` package and Krippendorff's worked examples.
+
+    - ``"nominal"``: any two different labels disagree equally.
+    - ``"interval"``: disagreement is the squared difference. Computed in closed form from
+      per-unit and pooled sums of squares, so memory is O(raters x units) even for continuous
+      values (the coincidence-matrix method needs O(distinct values squared)).
+    - ``"ordinal"``: ranks matter, not distances. Krippendorff's ordinal metric equals the
+      interval metric applied to the mid-rank of each value among all pairable values, so it
+      uses the same closed form.
+    - ``"ratio"``: squared difference relative to the sum, ``((c - k) / (c + k))**2``, for
+      non-negative values. Observed disagreement is summed over rater pairs (O(raters^2 x
+      units)); expected over pairs of distinct values (O(distinct values^2) time, in chunks).
+
+    Args:
+        reliability_data: ``(raters, units)`` ratings, NaN/None for missing.
+        level: level of measurement.
+        value_domain: the possible values in order; for nominal and ordinal labels that are not
+            numbers (``["low", "mid", "high"]``). A value outside it is an error.
+        undefined: returned when no unit has two ratings or every rating is the same value.
+    """
+    arr = _ratings_matrix(reliability_data, "reliability_data")
+    if level not in ("nominal", "ordinal", "interval", "ratio"):
+        raise ValueError(f"level must be 'nominal', 'ordinal', 'interval' or 'ratio', "
+                         f"got {level!r}")
+    if level in ("interval", "ratio") or (level == "ordinal" and value_domain is None):
+        try:
+            values = np.asarray(pd.DataFrame(arr).astype(np.float64).to_numpy())
+        except (TypeError, ValueError):
+            raise ValueError(f"reliability_data must be numeric for level={level!r}"
+                             + ("" if level != "ordinal" else
+                                "; give value_domain to order non-numeric labels")) from None
+        if np.isinf(values).any():
+            raise ValueError("reliability_data contains infinite values")
+        valid = ~np.isnan(values)
+        if value_domain is not None:
+            _factorize(arr, "reliability_data", value_domain)  # check membership only
+    else:
+        codes, _ = _factorize(arr, "reliability_data", value_domain)
+        valid = codes >= 0
+        values = codes.astype(np.float64)
+    pairable = valid.sum(axis=0) >= 2
+    if not pairable.any():
+        return _undefined(undefined, "Krippendorff's alpha is undefined: no unit has two ratings")
+
+    if level == "nominal":
+        sub = codes[:, pairable]
+        ok = sub >= 0
+        m = ok.sum(axis=0).astype(np.float64)
+        k = int(sub.max()) + 1
+        units = np.broadcast_to(np.arange(sub.shape[1]), sub.shape)[ok]
+        per = np.bincount(units * k + sub[ok], minlength=sub.shape[1] * k)
+        per = per.reshape(sub.shape[1], k).astype(np.float64)
+        observed = float(((m**2 - (per**2).sum(axis=1)) / (m - 1)).sum())
+        n_c = per.sum(axis=0)
+        n = float(n_c.sum())
+        expected = float(n**2 - (n_c**2).sum())
+    elif level in ("interval", "ordinal"):
+        if level == "ordinal":
+            pooled = values[:, pairable][valid[:, pairable]]
+            uniq, counts = np.unique(pooled, return_counts=True)
+            midrank = np.cumsum(counts) - counts / 2.0
+            idx = np.searchsorted(uniq, np.where(valid, values, uniq[0]))
+            idx = np.clip(idx, 0, len(uniq) - 1)
+            values = np.where(valid & pairable[None, :], midrank[idx], np.nan)
+            valid = valid & pairable[None, :]
+        observed, expected, n_int = _interval_sums(values, valid)
+        n = float(n_int)
+    else:  # ratio
+        if (values[valid] < 0).any():
+            raise ValueError("reliability_data must be >= 0 for level='ratio'")
+        v, ok = values[:, pairable], valid[:, pairable]
+        m = ok.sum(axis=0).astype(np.float64)
+
+        def delta(c: np.ndarray, d: np.ndarray) -> np.ndarray:
+            s = c + d
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(s == 0, 0.0, ((c - d) / np.where(s == 0, 1, s)) ** 2)
+
+        observed = 0.0
+        for r in range(v.shape[0]):
+            for s in range(r + 1, v.shape[0]):
+                both = ok[r] & ok[s]
+                observed += float((2.0 * delta(v[r, both], v[s, both]) / (m[both] - 1)).sum())
+        uniq, counts = np.unique(v[ok], return_counts=True)
+        counts = counts.astype(np.float64)
+        n = float(counts.sum())
+        expected = 0.0
+        step = max(1, 4_000_000 // max(len(uniq), 1))
+        for start in range(0, len(uniq), step):
+            block = slice(start, start + step)
+            d = delta(uniq[block, None], uniq[None, :])
+            expected += float(counts[block] @ d @ counts)
+    if expected <= 0:
+        return _undefined(undefined, "Krippendorff's alpha is undefined: every pairable rating "
+                                     "has the same value, so there is no disagreement to expect")
+    return float(1.0 - (n - 1) * observed / expected)
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementReport:
+    """What :func:`agreement_report` returns.
+
+    Attributes:
+        summary: one row per statistic (percent agreement, mean pairwise Cohen's kappa, Fleiss'
+            kappa, Krippendorff's alpha) with columns ``value`` and ``note`` (why a value is
+            NaN, or how it was computed).
+        pairwise_kappa: Cohen's kappa for every pair of annotators, on the items both rated.
+        items: per item: ``n_ratings``, ``majority`` label and ``agreement`` (share of its
+            ratings equal to the majority), most disputed first.
+        annotators: per annotator: ``n_items`` and ``agreement_with_others`` (share of their
+            labels equal to the majority of the *other* annotators; items where the others tie
+            are skipped), the "one labeller against the rest" view of human-level performance.
+    """
+
+    summary: pd.DataFrame
+    pairwise_kappa: pd.DataFrame
+    items: pd.DataFrame
+    annotators: pd.DataFrame
+
+
+def agreement_report(
+    long_df: pd.DataFrame,
+    *,
+    item: str,
+    annotator: str,
+    label: str,
+    level: Literal["nominal", "ordinal", "interval", "ratio"] = "nominal",
+) -> AgreementReport:
+    """Every agreement view of a labelling round in one call, from a long table of ratings.
+
+    Introduced in week3 (label consistency).
+
+    Args:
+        long_df: one row per (item, annotator) rating.
+        item, annotator, label: the column names.
+        level: level of measurement for Krippendorff's alpha.
+    """
+    if not isinstance(long_df, pd.DataFrame):
+        raise TypeError(f"long_df must be a DataFrame, got {type(long_df).__name__}")
+    for arg, col in (("item", item), ("annotator", annotator), ("label", label)):
+        if col not in long_df.columns:
+            raise ValueError(f"{arg}={col!r} is not a column of long_df; columns: "
+                             f"{list(long_df.columns)}")
+    df = long_df[[item, annotator, label]].dropna(subset=[label])
+    if df.empty:
+        raise ValueError("long_df has no ratings")
+    dup = df.duplicated(subset=[item, annotator])
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise ValueError(f"annotator {first[annotator]!r} rated item {first[item]!r} more than "
+                         f"once")
+    wide = df.pivot(index=item, columns=annotator, values=label)
+    raters = list(wide.columns)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedAgreementWarning)
+        pa = percent_agreement(wide.to_numpy(dtype=object))
+        fk = fleiss_kappa(wide.to_numpy(dtype=object))
+        ka = krippendorff_alpha(wide.to_numpy(dtype=object).T, level=level)
+    notes = {str(w.message).split(" is undefined")[0]: str(w.message) for w in caught}
+
+    kappa = pd.DataFrame(np.nan, index=pd.Index(raters), columns=pd.Index(raters))
+    for i, r in enumerate(raters):
+        kappa.loc[r, r] = 1.0
+        for s in raters[i + 1:]:
+            both = wide[[r, s]].dropna()
+            if len(both) == 0:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedAgreementWarning)
+                value = cohen_kappa(both[r].to_numpy(dtype=object), both[s].to_numpy(dtype=object))
+            kappa.loc[r, s] = kappa.loc[s, r] = value
+    upper = kappa.to_numpy()[np.triu_indices(len(raters), 1)]
+    defined = upper[~np.isnan(upper)]
+    mean_kappa = float(defined.mean()) if defined.size else np.nan
+    summary = pd.DataFrame(
+        {
+            "value": [pa, mean_kappa, fk, ka],
+            "note": [
+                notes.get("percent agreement", "share of agreeing rating pairs per item"),
+                f"mean over {defined.size} of {upper.size} annotator pairs with a defined kappa",
+                notes.get("Fleiss' kappa", "items with two or more ratings"),
+                notes.get("Krippendorff's alpha", f"level={level}"),
+            ],
+        },
+        index=pd.Index(["percent agreement", "Cohen's kappa (mean pairwise)", "Fleiss' kappa",
+                        f"Krippendorff's alpha ({level})"], name="statistic"),
+    )
+
+    codes, cats = _factorize(wide.to_numpy(dtype=object), "label")
+    counts = _item_counts(codes, len(cats))
+    n_ratings = counts.sum(axis=1)
+    majority = counts.argmax(axis=1)
+    items = pd.DataFrame(
+        {"n_ratings": n_ratings.astype(np.int64), "majority": cats[majority],
+         "agreement": counts.max(axis=1) / n_ratings},
+        index=wide.index,
+    ).sort_values(["agreement", "n_ratings"], ascending=[True, False], kind="stable")
+
+    rows = []
+    for j in range(len(raters)):
+        own = codes[:, j]
+        rated = own >= 0
+        others = counts[rated].copy()
+        others[np.arange(int(rated.sum())), own[rated]] -= 1
+        top = others.max(axis=1)
+        clear = (top > 0) & ((others == top[:, None]).sum(axis=1) == 1)
+        agree = others.argmax(axis=1)[clear] == own[rated][clear]
+        rows.append({"n_items": int(rated.sum()),
+                     "agreement_with_others": float(agree.mean()) if agree.size else np.nan})
+    annotators = pd.DataFrame(rows, index=pd.Index(raters, name=annotator))
+    return AgreementReport(summary=summary, pairwise_kappa=kappa, items=items,
+                           annotators=annotators)

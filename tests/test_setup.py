@@ -1,0 +1,59 @@
+"""utils.setup: seeds, plotting style, argument checks; and the package's lazy imports."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+
+import utils
+
+
+def test_same_seed_same_random_numbers() -> None:
+    utils.setup(seed=3)
+    first = (random.random(), np.random.rand(3).tolist())
+    utils.setup(seed=3)
+    assert (random.random(), np.random.rand(3).tolist()) == first
+    utils.setup(seed=4)
+    assert np.random.rand(3).tolist() != first[1]
+
+
+def test_setup_sets_the_book_style_and_quiets_tensorflow() -> None:
+    utils.setup()
+    assert mpl.rcParams["axes.spines.top"] is False
+    import os
+
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+    assert os.environ["TQDM_DISABLE"] == "1"
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_setup_rejects_a_bad_seed(seed: object) -> None:
+    with pytest.raises(ValueError, match="seed"):
+        utils.setup(seed=seed)  # type: ignore[arg-type]
+
+
+def test_importing_utils_is_cheap_and_never_imports_tensorflow() -> None:
+    code = "import sys, utils; utils.setup(); print('tensorflow' in sys.modules, 'fastapi' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_keras_setup_gives_identical_weights_twice() -> None:
+    code = (
+        "import utils; utils.setup(keras=True); import keras;"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]);"
+        "print(float(m.layers[0].kernel.numpy().sum()))"
+    )
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            .stdout.strip() for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0]
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        utils.nope  # noqa: B018

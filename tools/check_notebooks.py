@@ -1,0 +1,63 @@
+"""Check that notebooks are committed the way the book needs them.
+
+Usage::
+
+    python tools/check_notebooks.py [NOTEBOOK ...]   # default: every notebook of the book
+
+A notebook passes when every code cell was executed, in order, from a fresh kernel (execution
+counts 1, 2, 3, ...), no output is an error (unless the cell is tagged ``raises-exception``), and
+no output shows a machine path such as a home or temporary folder. Used by the pre-commit hook
+and by the test suite. Exit status 1 lists every problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIRS = ("start", "week1", "week2", "week3", "labs", "project")
+_MACHINE_PATH = re.compile(r"(/(root|home/[\w.-]+|tmp|Users/[\w.-]+)/|[A-Z]:\\\\Users\\\\)")
+
+
+def book_notebooks() -> list[Path]:
+    return sorted(p for d in CONTENT_DIRS for p in (ROOT / d).glob("*.ipynb"))
+
+
+def problems(path: Path) -> list[str]:
+    try:
+        nb = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        return [f"{path}: cannot be read as a notebook ({exc})"]
+    found: list[str] = []
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip()]
+    counts = [c.get("execution_count") for c in code]
+    if any(n is None for n in counts):
+        found.append(f"{path}: {counts.count(None)} code cell(s) never executed")
+    elif counts != list(range(1, len(counts) + 1)):
+        found.append(f"{path}: not executed top to bottom in a fresh kernel (counts {counts[:8]}...)")
+    for index, cell in enumerate(code):
+        tags = cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and "raises-exception" not in tags:
+                found.append(f"{path}: code cell {index + 1} has an error output ({output.get('ename')})")
+            if output.get("output_type") == "stream" and output.get("name") == "stderr" and "Traceback" in "".join(output.get("text", "")):
+                found.append(f"{path}: code cell {index + 1} printed a traceback to stderr")
+            text = json.dumps({k: v for k, v in output.get("data", {}).items() if not k.startswith("image/")}) + json.dumps(output.get("text", ""))
+            if _MACHINE_PATH.search(text):
+                found.append(f"{path}: code cell {index + 1} shows a machine path in its output")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a) for a in argv if a.endswith(".ipynb")] if argv else book_notebooks()
+    found = [p for path in paths for p in problems(path)]
+    for line in found:
+        print(line)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -11,6 +11,8 @@ The sub-packages follow the course:
 - :mod:`utils.deployment`: serving a model over HTTP, deployment patterns, monitoring and drift.
 - :mod:`utils.error_analysis`: slices, tags, prioritisation, skewed-data metrics, audits, splits.
 - :mod:`utils.labeling`: labeling functions, their analysis, vote aggregation, agreement, label errors.
+- :mod:`utils.pipeline`, :mod:`utils.lineage`, :mod:`utils.tracking`: replicable pre-processing,
+  provenance and lineage records, experiment tracking.
 
 Sub-packages are imported lazily, so ``import utils`` is cheap and never imports TensorFlow.
 """
@@ -25,7 +27,9 @@ from utils._setup import setup
 __version__ = "0.1.0"
 __all__ = ["__version__", "setup"]
 
-_SUBMODULES = {"data", "deployment", "error_analysis", "labeling", "quiz"}
+_SUBMODULES = {
+    "data", "deployment", "error_analysis", "labeling", "lineage", "pipeline", "quiz", "tracking",
+}
 
 
 def __getattr__(name: str) -> Any:

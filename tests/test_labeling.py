@@ -203,7 +203,7 @@ def test_apply_lfs_input_checks(comments: pd.DataFrame) -> None:
         apply_lfs(comments.iloc[:0], [one])
     with pytest.raises(ValueError, match="lfs is empty"):
         apply_lfs(comments, [])
-    with pytest.raises(ValueError, match="unique.*'one'"):
+    with pytest.raises(ValueError, match=r"unique.*'one'"):
         apply_lfs(comments, [one, one])
     with pytest.raises(TypeError, match="DataFrame"):
         apply_lfs(comments["text"], [one])  # type: ignore[arg-type]
@@ -425,6 +425,24 @@ def test_dawid_skene_one_lf_and_one_sided_rules() -> None:
     noisy = [np.where(rng.random(2000) < 0.8, y, 1 - y) for _ in range(2)]
     model = DawidSkeneLabelModel(2).fit(np.stack([only_spam, *noisy], axis=1))
     assert model.confusion_[0, 1, 2] > 0.7 and model.confusion_[0, 0, 2] < 0.05
+
+
+def test_dawid_skene_better_than_random_constraint() -> None:
+    # Dependent rules: "short" fires exactly when no keyword does, a trap for the clustering.
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 3000)
+    kw1 = np.where((y == 1) & (rng.random(3000) < 0.6), 1, -1)
+    kw2 = np.where((y == 1) & (rng.random(3000) < 0.5), 1, -1)
+    ham = np.where((y == 0) & (rng.random(3000) < 0.3) | (rng.random(3000) < 0.05), 0, -1)
+    short = np.where((kw1 == -1) & (kw2 == -1) & (rng.random(3000) < 0.5), 0, -1)
+    L = np.stack([kw1, kw2, ham, short], axis=1)
+    model = DawidSkeneLabelModel(2).fit(L)
+    conf = model.confusion_
+    for lab in (0, 1):
+        assert (conf[:, lab, lab + 1] >= conf[:, 1 - lab, lab + 1] - 1e-12).all()
+    np.testing.assert_allclose(conf.sum(axis=2), 1.0)
+    free = DawidSkeneLabelModel(2, better_than_random=False).fit(L)
+    np.testing.assert_allclose(free.confusion_.sum(axis=2), 1.0)
 
 
 def test_dawid_skene_pattern_compression_both_paths() -> None:

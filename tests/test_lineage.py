@@ -116,6 +116,17 @@ def test_mixed_object_column_keeps_types_apart():
     assert content_hash(a) == content_hash(pd.DataFrame({"m": [1, "1", 2.0]}))
 
 
+def test_timezone_aware_dates_and_nullable_integers():
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=3, tz="UTC"),
+                       "n": pd.array([1, None, 3], dtype="Int64")})
+    assert content_hash(df) == content_hash(df.copy())
+    later = df.assign(when=df["when"] + pd.Timedelta(seconds=1))
+    assert content_hash(later) != content_hash(df)
+    other_zone = df.assign(when=df["when"].dt.tz_convert("Europe/Paris"))
+    assert content_hash(other_zone) != content_hash(df)  # the dtype (time zone) differs
+    assert content_hash(df.assign(n=pd.array([1, 2, 3], dtype="Int64"))) != content_hash(df)
+
+
 def test_categorical_and_string_dtype_columns():
     df = pd.DataFrame({"c": pd.Categorical(["x", "y", "x"]),
                        "s": pd.array(["p", None, "q"], dtype="string")})

@@ -28,7 +28,8 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,8 @@ def _update_objects(digest: Any, values: np.ndarray, *, what: str) -> None:
             types[i], text[i] = "null", ""
         elif isinstance(v, str):
             types[i], text[i] = "str", v
-        elif isinstance(v, (bytes, bool, int, float, complex, np.generic)):
+        elif isinstance(v, (bytes, bool, int, float, complex, np.generic, date, time, timedelta,
+                            Decimal)):  # dates, times and pandas Timestamps hash by their repr
             types[i], text[i] = type(v).__name__, repr(v)
         else:
             raise TypeError(f"{what} holds a value of type {type(v).__name__} at position {i}, "

@@ -46,13 +46,21 @@ def _check_weights(weights: Any, m: int) -> npt.NDArray[np.float64] | None:
 
 def _vote_table(L: np.ndarray, k: int, w: np.ndarray | None) -> npt.NDArray[np.float64]:
     """(n, k) table of (weighted) votes per class."""
-    n = L.shape[0]
+    n, m = L.shape
     if k <= 32:
-        votes = np.empty((n, k), dtype=np.float64)
-        for c in range(k):
-            hit = c == L
-            votes[:, c] = np.count_nonzero(hit, axis=1) if w is None else hit @ w
-        return votes
+        votes = np.zeros((k, n), dtype=np.float64)  # one contiguous row per class
+        for j in range(m):
+            col = np.ascontiguousarray(L[:, j])
+            weight = 1.0 if w is None else w[j]
+            if weight == 0:
+                continue
+            for c in range(k):
+                hit = col == c
+                if weight == 1.0:
+                    votes[c] += hit
+                else:
+                    votes[c] += hit * weight
+        return votes.T
     rows, cols = np.nonzero(L != -1)
     flat = rows * k + L[rows, cols].astype(np.int64)
     weights = None if w is None else w[cols]
@@ -142,8 +150,16 @@ class DawidSkeneLabelModel:
     vote.
 
     *Abstaining is modelled as an output*, unlike crowd-labelling versions of the algorithm
-    that treat it as missing. That is what lets a one-sided rule such as "contains http =>
-    spam" carry information: it votes often on spam and abstains on the rest.
+    that treat it as missing. That is what lets one-sided rules ("contains http => spam", the
+    usual kind) carry information: such a rule votes often on spam and stays silent on the rest.
+    With ``better_than_random=True`` (the default, the usual weak-supervision assumption) each
+    M step also keeps every vote at least as likely under its own class as under any other, so
+    that EM cannot explain a rule's votes as evidence for the opposite class.
+
+    The model assumes the functions are independent given the class. Rules that depend on each
+    other (a length rule and keyword rules: short comments rarely contain any keyword) bias
+    the estimates, typically over-trusting one of them; check ``lf_accuracies_`` against a
+    small hand-labelled sample.
 
     Identical rows of ``L`` are collapsed before EM, so the cost grows with the number of
     distinct vote patterns, not with the number of examples. Works with a single function.
@@ -154,6 +170,7 @@ class DawidSkeneLabelModel:
         tol: stop when the mean log-likelihood per example improves by less than this.
         smoothing: pseudo-count added to every confusion cell, so that no probability is 0.
         class_balance: fixed class prior; ``None`` learns it.
+        better_than_random: constrain each function's votes to favour their own class.
         seed: seed for ``predict(..., tie_break="random")``.
 
     Attributes (after :meth:`fit`):
@@ -174,9 +191,11 @@ class DawidSkeneLabelModel:
         tol: float = 1e-4,
         smoothing: float = 0.01,
         class_balance: Any = None,
+        better_than_random: bool = True,
         seed: int = 0,
     ) -> None:
         self.cardinality = _check_cardinality(cardinality)
+        self.better_than_random = bool(better_than_random)
         if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
             raise ValueError(f"n_iter must be a positive int, got {n_iter!r}")
         if not (np.isfinite(tol) and tol >= 0):
@@ -210,25 +229,43 @@ class DawidSkeneLabelModel:
         uniq, inverse, counts = np.unique(L, axis=0, return_inverse=True, return_counts=True)
         return uniq, counts.astype(np.float64), inverse.ravel()
 
-    def _log_joint(self, U: np.ndarray) -> np.ndarray:
-        """(p, k) log P(y, votes of row) for distinct rows U."""
-        logc = np.log(self.confusion_)  # (m, k, k+1)
-        out = np.tile(np.log(self.class_balance_), (U.shape[0], 1))
-        for j in range(U.shape[1]):
-            out += logc[j][:, U[:, j] + 1].T
-        return out
+    @staticmethod
+    def _columns(U: np.ndarray) -> list[np.ndarray]:
+        """Each column of U shifted to 0 = abstain, 1 + l = votes l, as index arrays."""
+        return [U[:, j].astype(np.intp) + 1 for j in range(U.shape[1])]
 
-    def _m_step(self, U: np.ndarray, w: np.ndarray, T: np.ndarray) -> None:
-        k, m = self.cardinality, U.shape[1]
-        wT = T * w[:, None]  # (p, k) expected counts of each class per pattern
-        conf = np.empty((m, k, k + 1))
-        for j in range(m):
-            onehot = np.zeros((U.shape[0], k + 1))
-            onehot[np.arange(U.shape[0]), U[:, j] + 1] = 1.0
-            conf[j] = wT.T @ onehot + self.smoothing
-        self.confusion_ = conf / conf.sum(axis=2, keepdims=True)
+    def _log_joint(self, cols: list[np.ndarray]) -> np.ndarray:
+        """(p, k) log P(y, votes of row) for the distinct rows given by their columns."""
+        logc = np.log(self.confusion_)  # (m, k, k+1)
+        k = self.cardinality
+        out = np.empty((k, cols[0].shape[0]))  # one contiguous row per class
+        for c in range(k):
+            out[c] = np.log(self.class_balance_[c])
+            for j, col in enumerate(cols):
+                out[c] += logc[j, c].take(col)
+        return out.T
+
+    def _m_step(self, cols: list[np.ndarray], w: np.ndarray, T: np.ndarray) -> None:
+        k = self.cardinality
+        wT = np.ascontiguousarray((T * w[:, None]).T)  # (k, p) expected class counts per pattern
+        counts = np.empty((len(cols), k, k + 1))
+        for j, col in enumerate(cols):
+            for c in range(k):
+                counts[j, c] = np.bincount(col, weights=wT[c], minlength=k + 1)
+        s = self.smoothing
+        conf = counts + s
+        conf /= conf.sum(axis=2, keepdims=True)
+        if self.better_than_random:
+            # A vote for l must be at least as likely when the class is l as when it is not:
+            # cap P(vote l | y=c) at P(vote l | y=l) and move the excess to abstain.
+            own = conf[:, np.arange(k), np.arange(k) + 1]  # (m, k): P(vote l | y=l), by l
+            votes = conf[:, :, 1:]  # (m, y, l), a view into conf
+            excess = np.maximum(votes - own[:, None, :], 0.0)
+            votes -= excess
+            conf[:, :, 0] += excess.sum(axis=2)
+        self.confusion_ = conf
         if self.class_balance is None:
-            prior = wT.sum(axis=0) + self.smoothing
+            prior = wT.sum(axis=1) + s
             self.class_balance_ = prior / prior.sum()
         else:
             self.class_balance_ = self.class_balance
@@ -239,6 +276,7 @@ class DawidSkeneLabelModel:
         arr, _ = _as_label_matrix(L, self.cardinality)
         k = self.cardinality
         U, w, _ = self._patterns(arr)
+        cols = self._columns(U)
         votes = _vote_table(U, k, None)
         total = votes.sum(axis=1, keepdims=True)
         T = np.where(total > 0, votes / np.where(total > 0, total, 1), 1.0 / k)
@@ -248,8 +286,8 @@ class DawidSkeneLabelModel:
         ll = -np.inf
         it = 0
         for it in range(1, self.n_iter + 1):  # noqa: B007 -- n_iter_ reads it after the loop
-            self._m_step(U, w, T)
-            logj = self._log_joint(U)
+            self._m_step(cols, w, T)
+            logj = self._log_joint(cols)
             top = logj.max(axis=1, keepdims=True)
             logz = top + np.log(np.exp(logj - top).sum(axis=1, keepdims=True))
             T = np.exp(logj - logz)
@@ -279,11 +317,11 @@ class DawidSkeneLabelModel:
         """Posterior probability of each class, ``(n, cardinality)``; rows sum to 1.
 
         Rows where every function abstains get the posterior given "everyone abstained",
-        which the model also learned (it is not simply the prior).
+        which the model also learned (it is not simply the class balance).
         """
         arr = self._check_fitted(L)
         U, _, inverse = self._patterns(arr)
-        logj = self._log_joint(U)
+        logj = self._log_joint(self._columns(U))
         logj -= logj.max(axis=1, keepdims=True)
         p = np.exp(logj)
         p /= p.sum(axis=1, keepdims=True)

@@ -273,7 +273,8 @@ def krippendorff_alpha(
                          f"got {level!r}")
     if level in ("interval", "ratio") or (level == "ordinal" and value_domain is None):
         try:
-            values = np.asarray(pd.DataFrame(arr).astype(np.float64).to_numpy())
+            values = (arr.astype(np.float64, copy=False) if arr.dtype.kind in "iufb"
+                      else np.asarray(pd.DataFrame(arr).astype(np.float64).to_numpy()))
         except (TypeError, ValueError):
             raise ValueError(f"reliability_data must be numeric for level={level!r}"
                              + ("" if level != "ordinal" else

@@ -158,18 +158,26 @@ def lf_summary(
                 k = max(k, int(y_raw.max()) + 1)
         y = check_labels(Y, "Y", k)
 
-    voted = arr != -1
-    n_votes = np.count_nonzero(voted, axis=1)
-    votes_per_lf = np.count_nonzero(voted, axis=0)
+    # Work column by column: each column is contiguous, and NumPy reduces long 1-D arrays far
+    # faster than it reduces the short rows of an (n, m) matrix.
+    cols = [np.ascontiguousarray(arr[:, j]) for j in range(m)]
+    voted = [c != -1 for c in cols]
+    n_votes = np.zeros(n, dtype=np.int16 if m < 2**15 else np.int64)
+    hi = np.full(n, -1, dtype=arr.dtype)
+    lo = np.full(n, np.iinfo(arr.dtype).max, dtype=arr.dtype)
+    for c, v in zip(cols, voted, strict=True):
+        n_votes += v
+        np.maximum(hi, c, out=hi)
+        np.minimum(lo, np.where(v, c, lo), out=lo)
     multi = n_votes > 1
-    overlaps = np.count_nonzero(voted & multi[:, None], axis=0)
-    conflicted = _conflicted_rows(arr, voted)
-    conflicts = np.count_nonzero(voted & conflicted[:, None], axis=0)
+    conflicted = (hi != -1) & (lo != hi)
+    votes_per_lf = np.array([np.count_nonzero(v) for v in voted])
+    overlaps = np.array([np.count_nonzero(v & multi) for v in voted])
+    conflicts = np.array([np.count_nonzero(v & conflicted) for v in voted])
     if k <= 32:
-        present = np.stack([(arr == c).any(axis=0) for c in range(k)], axis=1)  # (m, k)
-        polarity = [np.flatnonzero(present[j]).tolist() for j in range(m)]
+        polarity = [[c for c in range(k) if (col == c).any()] for col in cols]
     else:
-        polarity = [sorted(set(np.unique(arr[:, j]).tolist()) - {-1}) for j in range(m)]
+        polarity = [sorted(set(np.unique(col).tolist()) - {-1}) for col in cols]
     table = pd.DataFrame(
         {
             "j": np.arange(m),
@@ -181,7 +189,8 @@ def lf_summary(
         index=pd.Index(names),
     )
     if y is not None:
-        correct = np.count_nonzero(arr == y[:, None].astype(arr.dtype), axis=0)
+        y_cast = y.astype(arr.dtype)
+        correct = np.array([np.count_nonzero(c == y_cast) for c in cols])
         incorrect = votes_per_lf - correct
         with np.errstate(invalid="ignore", divide="ignore"):
             acc = np.where(votes_per_lf > 0, correct / np.maximum(votes_per_lf, 1), np.nan)

@@ -29,11 +29,13 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
     "BANKS_DIR",
     "ROOT",
+    "UI_TEXT",
     "Bank",
     "LabelTarget",
     "Mistake",
@@ -53,7 +55,7 @@ __all__ = [
     "validate_bank",
 ]
 
-#: The repository's root: the folder that holds ``utils/``, ``quizzes/`` and the week folders.
+#: Root of the repository, the folder that holds ``utils/``, ``quizzes/`` and the week folders.
 ROOT: Path = Path(__file__).resolve().parent.parent
 #: Where the question banks live, one YAML file per quiz.
 BANKS_DIR: Path = ROOT / "quizzes" / "banks"
@@ -64,8 +66,8 @@ _CSS_PATH = ROOT / "quizzes" / "quiz.css"
 Kind = Literal["single", "multiple", "numeric"]
 Status = Literal["correct", "incorrect", "unanswered", "invalid"]
 
-#: Every text the learner sees around the questions, shared by the widget and quiz.js.
-UI_TEXT: Mapping[str, str] = {
+#: Every text the learner sees around the questions, shared by the widget and quiz.js (read-only).
+UI_TEXT: Mapping[str, str] = MappingProxyType({
     "check": "Check",
     "reset": "Try again",
     "correct": "Correct.",
@@ -76,12 +78,11 @@ UI_TEXT: Mapping[str, str] = {
     "applies": "applies",
     "not_applies": "does not apply",
     "score": "Score: {correct} / {total} ({checked} of {total} checked)",
-    "reset_done": "Answers cleared. Start again from question 1.",
     "single": "Choose one answer.",
     "multiple": "Select all that apply.",
     "numeric": "Type a number.",
     "number_label": "Your answer",
-}
+})
 
 _REF_RE = re.compile(r"\{ref\}`([^`]+)`")
 _REF_PARTS_RE = re.compile(r"^\s*(?:(?P<text>.*?)\s*<(?P<label>[^<>]+)>|(?P<bare>[^<>]+?))\s*$", re.S)
@@ -806,7 +807,8 @@ class Quiz:
         """Set question ``i``'s answer in the widget and (by default) press its Check button.
 
         ``choice``: the bank index of an option (single choice), an iterable of bank indices
-        (multiple choice) or a number or string (numeric). Returns the verdict when checked.
+        (multiple choice) or a number or string (numeric); ``None`` clears the answer. Returns the
+        verdict when checked.
         """
         k = self._index(i)
         q = self.bank.questions[k]
@@ -816,6 +818,8 @@ class Quiz:
                 _option_index(choice, len(q.options), "choice")
             part["input"].value = choice
         elif q.kind == "multiple":
+            if choice is None:
+                choice = ()
             if isinstance(choice, (int, str)) or not isinstance(choice, Iterable):
                 raise ValueError("choice for a multiple-choice question must be an iterable of "
                                  "option indices")
@@ -893,13 +897,12 @@ class Quiz:
         import ipywidgets as w
 
         linker = _Linker(self._labels, self.bank.page_dir, "lab", self.strict)
-        rows: list[Any] = []
-        if self.bank.intro:
-            rows.append(w.HTML(f'<div class="mlq-intro">{_blocks(self.bank.intro, linker)}</div>'))
+        intro = f'<div class="mlq-intro">{_blocks(self.bank.intro, linker)}</div>' if self.bank.intro else ""
+        rows: list[Any] = [w.HTML(_WIDGET_CSS + intro)]
         for k, q in enumerate(self.bank.questions):
             part: dict[str, Any] = {"verdict": None}
-            head = w.HTML(f"<h4>Question {k + 1} of {self.total}</h4>"
-                          f"<p><em>{html.escape(UI_TEXT[q.kind])}</em></p>"
+            head = w.HTML(f"<p><strong>Question {k + 1} of {self.total}</strong> "
+                          f"<em>{html.escape(UI_TEXT[q.kind])}</em></p>"
                           + _prompt_html(q, linker))
             full = w.Layout(width="auto")
             if q.kind == "single":
@@ -919,7 +922,7 @@ class Quiz:
                                        description=UI_TEXT["number_label"],
                                        style={"description_width": "initial"})
                 answer_box = part["input"] if not q.unit else w.HBox(
-                    [part["input"], w.Label(q.unit)])
+                    [part["input"], w.Label(q.unit)], layout=w.Layout(flex_flow="row wrap"))
             button = w.Button(description=UI_TEXT["check"], button_style="primary")
             out = w.Output()
             part.update(check=button, output=out)
@@ -933,6 +936,7 @@ class Quiz:
         self._reset_button.on_click(lambda _b: self._on_reset())
         rows.append(w.HBox([self._score_label, self._reset_button]))
         self._widget = w.VBox(rows)
+        self._widget.add_class("mlq-widget")
 
     def _response(self, k: int) -> Any:
         q, part = self.bank.questions[k], self._parts[k]
@@ -972,6 +976,19 @@ class Quiz:
 
     def _update_score(self) -> None:
         self._score_label.value = f"<p><strong>{html.escape(self.score_text)}</strong></p>"
+
+
+# Long option texts wrap instead of being cut off with an ellipsis (ipywidgets' default).
+_WIDGET_CSS = (
+    "<style>.mlq-widget .widget-checkbox, .mlq-widget .widget-radio-box label {height: auto;}"
+    ".mlq-widget .widget-checkbox label, .mlq-widget .widget-radio-box label {white-space: normal;"
+    " overflow: visible; text-overflow: clip; height: auto; line-height: 1.4;}"
+    ".mlq-widget .widget-radio-box label {display: flex; flex-direction: row-reverse;"
+    " justify-content: flex-end; align-items: baseline; gap: 6px; margin-bottom: 2px;}"
+    ".mlq-widget .widget-radio-box input {float: none; flex: none; margin: 0 2px;}"
+    ".mlq-widget .mlq-table td, .mlq-widget .mlq-table th {border: 1px solid #bbb;"
+    " padding: 2px 8px;}</style>"
+)
 
 
 def show(bank: str, *, strict: bool = False) -> Quiz:

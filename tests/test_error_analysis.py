@@ -157,6 +157,16 @@ def test_metrics_by_slice_bad_inputs(args, match):
         metrics_by_slice(*args)
 
 
+def test_unknown_pos_label_is_an_error_only_when_it_matters():
+    y, p, s = ["ham", "spam"], ["ham", "ham"], ["a", "b"]
+    with pytest.raises(ValueError, match="pos_label 1 appears in neither"):
+        metrics_by_slice(y, p, s)
+    assert metrics_by_slice(y, p, s, metrics=["accuracy"]).loc[OVERALL, "accuracy"] == 0.5
+    assert metrics_by_slice(y, p, s, pos_label="spam").loc["b", "recall"] == 0.0
+    with pytest.raises(ValueError, match="appears in neither"):
+        performance_audit(y, p, s, metric="recall", min_support=1)
+
+
 def test_metrics_by_slice_bad_options():
     with pytest.raises(ValueError, match="unknown metric"):
         metrics_by_slice([0, 1], [0, 1], ["a", "b"], metrics=["auc"])
@@ -381,6 +391,20 @@ def test_stratified_split_exact_ratios():
     # deterministic for a seed, different for another
     assert stratified_split(df, label="y", seed=1)[1].index.equals(dev.index)
     assert not stratified_split(df, label="y", seed=2)[1].index.equals(dev.index)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(3, 60), min_size=1, max_size=5), st.integers(0, 100))
+def test_property_split_class_counts_within_one_row(counts, seed):
+    labels = np.repeat(np.arange(len(counts)), counts)
+    df = pd.DataFrame({"y": labels})
+    parts = stratified_split(df, label="y", sizes=(0.6, 0.2, 0.2), seed=seed)
+    assert sum(len(p) for p in parts) == len(df)
+    assert len(set().union(*(set(p.index) for p in parts))) == len(df)
+    for part, share in zip(parts, (0.6, 0.2, 0.2), strict=True):
+        got = np.bincount(part["y"], minlength=len(counts))
+        assert (np.abs(got - np.array(counts) * share) <= 1 + 1e-9).all()
+        assert (got >= 1).all()  # every class in every part
 
 
 def test_stratified_split_rare_classes():

@@ -1,6 +1,6 @@
 """Performance audit: is the model good enough on every slice that matters?
 
-Introduced in week2 (performance auditing).
+Introduced in week2/03_error_analysis.ipynb (performance auditing).
 
 An audit picks slices (groups of users, devices, classes), a metric and a tolerance, then checks
 each slice against the model's overall value. A slice of 40 examples can look bad by chance, so
@@ -67,7 +67,7 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
                     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Wilson score interval for a binomial proportion (NaN where ``trials == 0``).
 
-    Introduced in week2 (performance auditing).
+    Introduced in week2/03_error_analysis.ipynb (performance auditing).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -94,7 +94,7 @@ def performance_audit(y_true: Any, y_pred: Any,
                       level: float = 0.95) -> AuditResult:
     """Check a metric on every slice against its overall value, with confidence intervals.
 
-    Introduced in week2 (performance auditing).
+    Introduced in week2/03_error_analysis.ipynb (performance auditing).
 
     Args:
         y_true, y_pred: true and predicted labels.
@@ -122,7 +122,8 @@ def performance_audit(y_true: Any, y_pred: Any,
         raise ValueError(f"max_gap must be a non-negative number, got {max_gap!r}")
     if not isinstance(n_boot, int) or n_boot < 10:
         raise ValueError(f"n_boot must be an int >= 10, got {n_boot!r}")
-    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label)
+    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
+                                           need_pos=metric != "accuracy")
     cells = _cells(t_pos, p_pos, correct)
     kind, keys, names, index_name = _slice_keys(slices, len(cells))
     if kind == "partition":

@@ -1,6 +1,6 @@
 """The prioritisation table of error analysis: where is the most to gain?
 
-Introduced in week2 (prioritising what to work on).
+Introduced in week2/03_error_analysis.ipynb (prioritising what to work on).
 
 For each tag (a category of examples, such as "car noise" in speech or "blurry" in images), the
 possible gain is the gap between human-level performance and the model's, times the share of
@@ -25,7 +25,7 @@ def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, floa
                          share_of_data: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Rank tags by gap to human level times share of data (the course's table).
 
-    Introduced in week2 (prioritising what to work on).
+    Introduced in week2/03_error_analysis.ipynb (prioritising what to work on).
 
     Args:
         by_tag: a table from :func:`utils.error_analysis.metrics_by_slice` (index = tag,

@@ -1,6 +1,7 @@
 """Metrics for skewed data: binary and per-class reports, confusion tables, PR curves.
 
-Introduced in week2 (skewed data sets) and used in labs/w2_journey_through_data.ipynb.
+Introduced in week2/04_skewed_data.ipynb (skewed data sets) and used in
+labs/w2_journey_through_data.ipynb.
 
 On a data set where 98 % of examples are negative, "always negative" scores 98 % accuracy and
 finds nothing. Precision, recall and F1 of the rare class, the confusion matrix and the
@@ -77,7 +78,7 @@ def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None 
                   zero_division: float = np.nan) -> BinaryReport:
     """Precision, recall, F1, F-beta, accuracy and the confusion matrix of a binary classifier.
 
-    Introduced in week2 (skewed data sets).
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets).
 
     Args:
         y_true: true labels (two classes, one of them ``pos_label``).
@@ -152,7 +153,7 @@ def confusion_frame(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = 
                     normalize: Literal["true", "pred", "all"] | None = None) -> pd.DataFrame:
     """The confusion matrix as a labelled DataFrame: rows true class, columns predicted class.
 
-    Introduced in week2 (skewed data sets). Same counts as
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets). Same counts as
     :func:`sklearn.metrics.confusion_matrix`; ``normalize="true"`` divides each row by its
     total (a row with no examples is NaN rather than 0), ``"pred"`` each column, ``"all"`` the
     whole table. ``labels`` fixes which classes appear and their order; ``names`` are the
@@ -185,7 +186,7 @@ def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
                      zero_division: float = np.nan) -> pd.DataFrame:
     """Per-class precision, recall, F1, error rate and support, like scikit-learn's report.
 
-    Introduced in week2 (skewed data sets, multi-class); used in
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets, multi-class); used in
     labs/w2_journey_through_data.ipynb. One row per class (``error_rate = 1 - recall``, the
     share of that class's examples the model gets wrong), then ``macro avg`` (unweighted mean
     over classes; its recall is the balanced accuracy) and ``weighted avg`` (weighted by
@@ -225,8 +226,8 @@ def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
 def pr_curve(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> pd.DataFrame:
     """Precision, recall and F1 at every distinct score threshold.
 
-    Introduced in week2 (skewed data sets). Row ``i`` is the classifier "positive when
-    ``score >= threshold[i]``", thresholds ascending, the same points as
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets). Row ``i`` is the classifier
+    "positive when ``score >= threshold[i]``", thresholds ascending, the same points as
     :func:`sklearn.metrics.precision_recall_curve` (which stops once recall reaches 1).
     Computed with one sort and two cumulative sums.
     """
@@ -252,8 +253,8 @@ def threshold_for(y_true: Any, y_score: Any, *, target: Literal["precision", "re
                   value: float, pos_label: Any = 1) -> float:
     """The operating threshold that meets a precision or recall target.
 
-    Introduced in week2 (skewed data sets). ``target="precision"``: the lowest threshold whose
-    precision is at least ``value`` (the most recall you can have at that precision).
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets). ``target="precision"``: the
+    lowest threshold whose precision is at least ``value`` (the most recall you can have at that precision).
     ``target="recall"``: the highest threshold whose recall is at least ``value`` (the most
     precision at that recall). Raises ``ValueError`` when no threshold reaches the target.
     """

@@ -1,6 +1,6 @@
 """Metrics by slice and by (overlapping) tag, in one vectorised counting pass.
 
-Introduced in week2 (error analysis and performance auditing) and used in
+Introduced in week2/03_error_analysis.ipynb (error analysis and performance auditing) and used in
 labs/w2_journey_through_data.ipynb.
 
 The idea, taken from fairlearn's ``MetricFrame`` but without its per-group Python loop: encode
@@ -45,9 +45,15 @@ def _check_no_missing(arr: np.ndarray, name: str) -> None:
             f"index {int(np.argmax(missing))}")
 
 
-def _binary_inputs(y_true: Any, y_pred: Any, pos_label: Any
+def _binary_inputs(y_true: Any, y_pred: Any, pos_label: Any, *, need_pos: bool = False
                    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Validate labels; return (truly positive, predicted positive, correct) masks."""
+    """Validate labels; return (truly positive, predicted positive, correct) masks.
+
+    With ``need_pos`` (a metric depends on the positive class), a ``pos_label`` that appears in
+    neither array is an error when the labels are not numbers or ``pos_label`` is not a number:
+    it is then almost always a wrong ``pos_label`` ("spam" vs 1). Numeric labels with no
+    positive at all are legitimate (a batch without fraud) and give NaN with a note.
+    """
     t = as_1d(y_true, "y_true")
     p = as_1d(y_pred, "y_pred")
     check_same_length(y_true=t, y_pred=p)
@@ -57,6 +63,11 @@ def _binary_inputs(y_true: Any, y_pred: Any, pos_label: Any
     p_pos = np.asarray(p == pos_label, dtype=bool)
     if t_pos.shape != t.shape or p_pos.shape != p.shape:
         raise ValueError(f"pos_label {pos_label!r} cannot be compared with the labels")
+    numeric = (t.dtype.kind in "biuf" and p.dtype.kind in "biuf"
+               and isinstance(pos_label, (int, float, np.number)))
+    if need_pos and not numeric and not (t_pos.any() or p_pos.any()):
+        raise ValueError(f"pos_label {pos_label!r} appears in neither y_true nor y_pred; "
+                         f"labels seen include {sorted(map(str, pd.unique(t)))[:5]}")
     return t_pos, p_pos, np.asarray(t == p, dtype=bool)
 
 
@@ -179,7 +190,8 @@ def _slice_keys(slices: Any, n: int
     check_same_length(y_true=range(n), slices=series)
     _check_no_missing(series.to_numpy(), "slices")
     codes, uniques = _factorize(series)
-    return "partition", codes, list(uniques), str(series.name) if series.name is not None else "slice"
+    name = str(series.name) if series.name is not None else "slice"
+    return "partition", codes, list(uniques), name
 
 
 def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], list[Any]]:
@@ -202,7 +214,7 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
                      zero_division: float = np.nan) -> pd.DataFrame:
     """Metrics for every slice (or every tag) of the data, counted in one pass.
 
-    Introduced in week2 (error analysis); used in labs/w2_journey_through_data.ipynb.
+    Introduced in week2/03_error_analysis.ipynb (error analysis).
 
     Args:
         y_true, y_pred: true and predicted labels, one per example.
@@ -232,7 +244,8 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
     if (not isinstance(min_support, (int, np.integer)) or isinstance(min_support, bool)
             or min_support < 0):
         raise ValueError(f"min_support must be a non-negative int, got {min_support!r}")
-    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label)
+    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
+                                           need_pos=bool(set(metrics) - {"support", "accuracy"}))
     n = len(t_pos)
     cells = _cells(t_pos, p_pos, correct)
     score = None
@@ -274,7 +287,7 @@ def disparity(frame: pd.DataFrame, metric: str, *,
               min_support: int = 30) -> float:
     """The largest gap in ``metric`` across the slices of a :func:`metrics_by_slice` table.
 
-    Introduced in week2 (performance auditing).
+    Introduced in week2/03_error_analysis.ipynb (performance auditing).
 
     ``between_groups``: max minus min (``difference``) or min over max (``ratio``) across the
     slices. ``to_overall``: the largest absolute difference from the ``(overall)`` row, or the
@@ -283,7 +296,8 @@ def disparity(frame: pd.DataFrame, metric: str, *,
     fewer than two slices (one for ``to_overall``) remain, or a ratio divides by zero.
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a DataFrame from metrics_by_slice, got {type(frame).__name__}")
+        raise TypeError("frame must be a DataFrame from metrics_by_slice, "
+                        f"got {type(frame).__name__}")
     for col in (metric, "support"):
         if col not in frame.columns:
             raise ValueError(f"frame has no column {col!r}; columns are {list(frame.columns)}")
@@ -318,8 +332,9 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
                         ) -> pd.DataFrame:
     """Slices (one column value, or a pair of values) where the model errs much more often.
 
-    Introduced in week2 (error analysis). Scores every slice of one column (level 1) and every
-    pair of columns (level 2) with the SliceLine score (Sagadeeva and Boehm, 2021)::
+    Introduced in week2/03_error_analysis.ipynb (error analysis). Scores every slice of one
+    column (level 1) and every pair of columns (level 2) with the SliceLine score (Sagadeeva and
+    Boehm, 2021)::
 
         score = alpha * (error_rate / overall_error_rate - 1) - (1 - alpha) * (n / size - 1)
 

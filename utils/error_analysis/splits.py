@@ -1,7 +1,7 @@
 """Train/dev/test splits that keep every class's share exactly, and balanced samples.
 
 Introduced in labs/w2_journey_through_data.ipynb (train/dev split, retraining on balanced data)
-and used in week2 (establishing dev and test sets).
+and used in week2/03_error_analysis.ipynb.
 
 Each class is split on its own with largest-remainder rounding, so a class with 1,003 examples
 split 80/10/10 gives exactly 803/100/100 (never 801/101/101 by the luck of a shuffle), and a

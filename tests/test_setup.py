@@ -15,11 +15,11 @@ import utils
 
 def test_same_seed_same_random_numbers() -> None:
     utils.setup(seed=3)
-    first = (random.random(), np.random.rand(3).tolist())
+    first = (random.random(), np.random.rand(3).tolist())  # noqa: NPY002 -- the global generator is what setup seeds
     utils.setup(seed=3)
-    assert (random.random(), np.random.rand(3).tolist()) == first
+    assert (random.random(), np.random.rand(3).tolist()) == first  # noqa: NPY002
     utils.setup(seed=4)
-    assert np.random.rand(3).tolist() != first[1]
+    assert np.random.rand(3).tolist() != first[1]  # noqa: NPY002
 
 
 def test_setup_sets_the_book_style_and_quiets_tensorflow() -> None:
@@ -57,3 +57,16 @@ def test_keras_setup_gives_identical_weights_twice() -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         utils.nope  # noqa: B018
+
+
+def test_setup_pins_math_library_threads() -> None:
+    from threadpoolctl import threadpool_info
+
+    utils.setup(threads=1)
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.5, True])
+def test_setup_rejects_a_bad_thread_count(threads: object) -> None:
+    with pytest.raises(ValueError, match="threads"):
+        utils.setup(threads=threads)  # type: ignore[arg-type]

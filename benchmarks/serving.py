@@ -163,6 +163,7 @@ def main() -> int:
         return 1
     import numpy as np
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         model_path = tmp / "small_cnn.keras"
@@ -197,6 +198,7 @@ def main() -> int:
     targets = {"throughput_ratio_at_least_30": best["ratio_vs_naive"] >= 30,
                "p99_under_100_ms": best["p99_ms"] < 100}
     print(f"\ntargets (create_app defaults): {targets}")
+    print(f"machine load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     import fastapi
     import tensorflow as tf
     import uvicorn
@@ -207,7 +209,9 @@ def main() -> int:
         "command": "python benchmarks/serving.py",
         "load": {"tool": "wrk", "threads": THREADS, "connections": CONNECTIONS,
                  "duration_s": DURATION_S, "body": "one 28x28 image as JSON"},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(),
+                    "load_average_1min": {"before": round(load_before, 2),
+                                          "after": round(os.getloadavg()[0], 2)}, "python": platform.python_version(),
                     "tensorflow": tf.__version__, "fastapi": fastapi.__version__,
                     "uvicorn": uvicorn.__version__},
         "results": results,

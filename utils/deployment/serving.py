@@ -51,15 +51,18 @@ from starlette.concurrency import run_in_threadpool
 from utils._validation import as_finite_float
 
 __all__ = [
+    "InputError",
     "KerasPredictor",
     "Predictor",
     "ServerHandle",
     "SklearnPredictor",
     "as_predictor",
     "create_app",
+    "decode_image",
     "free_port",
     "load_model",
     "serve_in_background",
+    "validate_inputs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -357,6 +360,8 @@ def validate_inputs(
 
     Returns the batch and whether the client sent a single example. A single example may leave
     out a trailing channel axis of size 1 (``(28, 28)`` for ``(28, 28, 1)``), and so may a batch.
+
+    Introduced in labs/w1_deploy_a_model.ipynb (every check of ``POST /predict``).
     """
     loc = ("body", "inputs")
     expected = f"one example of shape {input_shape} or a batch of shape (n, {', '.join(map(str, input_shape))})"
@@ -434,6 +439,8 @@ def decode_image(
     The image is converted to greyscale or RGB to match the model's channels and resized to
     its height and width (each change is reported in the returned notes). Raises InputError
     for empty, undecodable, truncated or oversized images.
+
+    Introduced in labs/w1_deploy_a_model.ipynb (``POST /predict/image``).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -457,7 +464,7 @@ def decode_image(
         img.load()
     except Exception as exc:
         raise InputError(loc, f"file is a damaged or truncated image: {exc}", "image_decode") from None
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = []
     mode = "L" if c == 1 else "RGB"
     if img.mode != mode:
         notes.append(f"converted the image from mode {img.mode} to {mode}")
@@ -1037,7 +1044,9 @@ def serve_in_background(app: Any, *, host: str = "127.0.0.1", port: int | None =
     import uvicorn
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets that say TCP,
+    # and without it every answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port or 0))

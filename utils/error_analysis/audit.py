@@ -98,7 +98,7 @@ def performance_audit(y_true: Any, y_pred: Any,
 
     Args:
         y_true, y_pred: true and predicted labels.
-        slices: as in :func:`utils.error_analysis.metrics_by_slice` (a Series of slice values
+        slices: as in :func:`utils.error_analysis.slices.metrics_by_slice` (a Series of slice values
             or a DataFrame of boolean, possibly overlapping, tags).
         metric: one of the metrics of ``metrics_by_slice`` (not ``support``); ``fpr`` and
             ``fnr`` are lower-is-better, the others higher-is-better.

@@ -28,7 +28,7 @@ def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, floa
     Introduced in week2/03_error_analysis.ipynb (prioritising what to work on).
 
     Args:
-        by_tag: a table from :func:`utils.error_analysis.metrics_by_slice` (index = tag,
+        by_tag: a table from :func:`utils.error_analysis.slices.metrics_by_slice` (index = tag,
             columns ``support`` and ``metric``); an ``(overall)`` row, when present, gives the
             total number of examples and is left out of the ranking.
         human_level: human-level performance (or another baseline) per tag, same scale as the

@@ -37,7 +37,11 @@ class BinaryReport:
     """Binary classification metrics for one positive class.
 
     Attributes:
-        precision, recall, f1, fbeta, accuracy: the metrics (NaN when undefined).
+        precision: share of predicted positives that are positive (NaN when undefined).
+        recall: share of positives that are found (NaN when undefined).
+        f1: harmonic mean of precision and recall (NaN when undefined).
+        fbeta: F-beta score for the ``beta`` asked for (NaN when undefined).
+        accuracy: share of correct predictions.
         prevalence: share of examples that are truly positive.
         support: number of examples.
         confusion: 2x2 counts ``[[tn, fp], [fn, tp]]`` (rows true, columns predicted).

@@ -218,7 +218,8 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
 
     Args:
         y_true, y_pred: true and predicted labels, one per example.
-        slices: one of
+        slices: one of the following.
+
             - a Series (or array) of slice values, one per example: one row per value, in
               category order for a categorical Series, else in sorted order;
             - a DataFrame (or a mapping of name to array) of **boolean** columns: one row per

@@ -173,14 +173,15 @@ class DawidSkeneLabelModel:
         better_than_random: constrain each function's votes to favour their own class.
         seed: seed for ``predict(..., tie_break="random")``.
 
-    Attributes (after :meth:`fit`):
-        confusion_: ``(m, k, k + 1)``; ``confusion_[j, y, 0]`` is P(function j abstains | y),
-            ``confusion_[j, y, l + 1]`` is P(j votes l | y).
-        class_balance_: ``(k,)`` class prior.
-        lf_accuracies_: ``(m,)`` P(vote is correct | function j votes), the model's estimate
-            of each function's precision, learned without gold labels.
-        n_iter_: EM iterations run; ``converged_``: whether ``tol`` was reached;
-            ``log_likelihood_``: final mean log-likelihood per example.
+    After :meth:`fit`, the model exposes:
+
+    - ``confusion_``, shape ``(m, k, k + 1)``: ``confusion_[j, y, 0]`` is P(function j abstains
+      | y) and ``confusion_[j, y, l + 1]`` is P(j votes l | y);
+    - ``class_balance_``, shape ``(k,)``: the class prior;
+    - ``lf_accuracies_``, shape ``(m,)``: P(vote is correct | function j votes), the model's
+      estimate of each function's precision, learned without gold labels;
+    - ``n_iter_`` (EM iterations run), ``converged_`` (whether ``tol`` was reached) and
+      ``log_likelihood_`` (final mean log-likelihood per example).
     """
 
     def __init__(

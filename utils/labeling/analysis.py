@@ -1,7 +1,7 @@
 """How good are the labeling functions? Coverage, overlaps, conflicts and accuracy per rule.
 
 Introduced in labs/w3_data_labeling.ipynb. Everything here reads a label matrix ``L`` of shape
-``(n_examples, n_lfs)`` with ``-1`` for abstain, as built by :func:`utils.labeling.apply_lfs`,
+``(n_examples, n_lfs)`` with ``-1`` for abstain, as built by :func:`utils.labeling.lf.apply_lfs`,
 and works column-wise in NumPy (no Python loop over rows), so a million rows take well under a
 second. :func:`lf_summary` reports Snorkel's columns so tables match the course material.
 """

@@ -62,7 +62,9 @@ def test_bucket_is_deterministic_and_known():
     expected = int.from_bytes(hashlib.blake2b(b"saltuser-1", digest_size=8).digest(), "big")
     assert bucket_of("user-1", "salt") == expected % N_BUCKETS
     assert bucket_of("user-1", "salt") == bucket_of("user-1", "salt")
-    assert bucket_of("user-1", "salt") != bucket_of("user-1", "other") or True  # may collide
+    # the salt reshuffles keys: a different salt moves most keys to another bucket
+    moved = np.mean([bucket_of(k, "salt") != bucket_of(k, "other") for k in KEYS[:1000]])
+    assert moved > 0.99
 
 
 def test_bucket_rejects_non_str():
@@ -193,8 +195,9 @@ def test_evaluate_decisions():
     # under the ceilings but much worse than stable: hold (tolerance 25 %)
     assert c.evaluate(good, {"error_rate": 0.001, "p99_ms": 100.0}, n_requests=500) == "hold"
     assert c.evaluate(good, {"error_rate": 0.002, "p99_ms": 110.0}, n_requests=500) == "advance"
-    # a breach still rolls back even with too few requests
-    assert c.evaluate({"error_rate": 0.5, "p99_ms": 1.0}, n_requests=1) == "rollback"
+    # too little evidence holds even a breach: 1 error in 2 requests is not an error rate
+    assert c.evaluate({"error_rate": 0.5, "p99_ms": 1.0}, n_requests=2) == "hold"
+    assert c.evaluate({"error_rate": 0.5, "p99_ms": 1.0}, n_requests=100) == "rollback"
 
 
 def test_evaluate_holds_when_complete():

@@ -99,7 +99,8 @@ class CanaryRollout:
         hash_salt: changes which keys land in the canary without changing the share.
         tolerance: with stable metrics given to :meth:`evaluate`, a canary metric more than
             ``tolerance`` (relative) above the stable one means hold, even under the ceiling.
-        min_requests: :meth:`evaluate` holds until the canary has served this many requests.
+        min_requests: :meth:`evaluate` holds (neither advances nor rolls back) until the canary
+            has served this many requests at the current step.
         models: optional ``{arm name: model}`` for :meth:`predict_proba`.
 
     A share is resolved to whole buckets: key ``k`` goes to the canary when
@@ -206,10 +207,12 @@ class CanaryRollout:
     ) -> Decision:
         """Decide from the canary's metrics whether to ``"advance"``, ``"hold"`` or ``"rollback"``.
 
-        In this order: any guardrail metric above its ceiling gives ``"rollback"``; a missing
-        or NaN guardrail metric, too few requests (``n_requests < min_requests``), a canary
-        worse than stable by more than ``tolerance``, or a rollout already at 100 % gives
-        ``"hold"``; otherwise ``"advance"``. Lower is better for every guardrail metric.
+        In this order: too few requests (``n_requests < min_requests``) gives ``"hold"``,
+        because an error rate estimated from a handful of requests would roll back healthy
+        canaries by chance; then any guardrail metric above its ceiling gives ``"rollback"``;
+        a missing or NaN guardrail metric, a canary worse than stable by more than
+        ``tolerance``, or a rollout already at 100 % gives ``"hold"``; otherwise ``"advance"``.
+        Lower is better for every guardrail metric.
         """
         if not isinstance(canary_metrics, Mapping):
             raise TypeError("canary_metrics must be a mapping of metric name to value")
@@ -217,11 +220,11 @@ class CanaryRollout:
         for name in self.guardrails:
             v = canary_metrics.get(name, math.nan)
             values[name] = math.nan if v is None else float(v)
+        if n_requests is not None and n_requests < self.min_requests:
+            return "hold"
         if any(v > self.guardrails[k] for k, v in values.items() if not math.isnan(v)):
             return "rollback"
         if any(math.isnan(v) for v in values.values()):
-            return "hold"
-        if n_requests is not None and n_requests < self.min_requests:
             return "hold"
         if stable_metrics is not None:
             for name, v in values.items():

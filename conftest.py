@@ -1,0 +1,45 @@
+"""Settings for every test, notebooks included: no network but loopback, data from the mirror.
+
+This file sits at the repository's root so that it applies to whatever pytest collects, also
+``pytest --nbval week1/`` alone. The network guard is loaded into every notebook kernel that
+nbval starts through an IPython profile (``tests/ipython``), so notebooks are held to the same
+rule as unit tests.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+_IPYTHON_DIR = ROOT / "tests" / "ipython"
+
+os.environ["IPYTHONDIR"] = str(_IPYTHON_DIR)  # inherited by the kernels nbval starts
+os.environ.setdefault("MLPROD_OFFLINE", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_shared = ROOT.parent / "shared" / "data"
+if "MLPROD_DATA_DIR" not in os.environ and _shared.is_dir():
+    os.environ["MLPROD_DATA_DIR"] = str(_shared)
+
+runpy.run_path(str(_IPYTHON_DIR / "profile_default" / "startup" / "00-netguard.py"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"MLPROD_DATA_DIR={os.environ.get('MLPROD_DATA_DIR', '(unset)')}"
+
+
+@pytest.fixture(scope="session")
+def data_available() -> bool:
+    """True when the real data sets can be read; under CI their absence fails the test."""
+    try:
+        from utils.data import fetch
+
+        fetch("youtube-spam", "Youtube01-Psy.csv")
+        return True
+    except FileNotFoundError:
+        if os.environ.get("CI"):
+            raise
+        return False

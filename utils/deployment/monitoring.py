@@ -62,7 +62,8 @@ DriftMethod = Literal["auto", "ks", "chi2", "wasserstein", "jensenshannon", "psi
 _METHODS = ("auto", "ks", "chi2", "wasserstein", "jensenshannon", "psi")
 _TESTS = ("ks", "chi2")  # drift when p < threshold; the others: drift when statistic >= threshold
 
-#: Default thresholds: a p-value below 0.05 for tests, a distance of 0.1 or more otherwise.
+#: Default threshold of each method, a p-value below 0.05 for tests and a distance of 0.1 or more
+#: otherwise.
 DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "ks": 0.05, "chi2": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1, "psi": 0.1,
 }
@@ -90,8 +91,10 @@ class ColumnProfile:
             at most ``n_bins`` of them, otherwise the reference quantiles.
         counts: reference count per bin (numerical) or per category (categorical).
         categories: categorical only: the categories, in the order of ``counts``.
-        mean, std, min, max: numerical summary statistics (``std`` with ``ddof=0``); NaN when
-            undefined (categorical column or no values).
+        mean: numerical mean; NaN when undefined (categorical column or no values).
+        std: numerical standard deviation (``ddof=0``); NaN when undefined.
+        min: smallest numerical value; NaN when undefined.
+        max: largest numerical value; NaN when undefined.
     """
 
     kind: Kind

@@ -37,7 +37,7 @@ __all__ = [
     "simulate_traffic",
 ]
 
-#: Number of hash buckets: traffic shares are resolved to 1/10,000 (0.01 %).
+#: Number of hash buckets, so traffic shares are resolved to 1/10,000 (0.01 %).
 N_BUCKETS = 10_000
 
 Decision = Literal["advance", "hold", "rollback"]
@@ -156,7 +156,7 @@ class CanaryRollout:
 
     @property
     def weight(self) -> float:
-        """The current canary share: 0.0 exactly after a rollback."""
+        """The current canary share, exactly 0.0 after a rollback."""
         return 0.0 if self._rolled_back else self.steps[self._step]
 
     @property
@@ -321,7 +321,7 @@ class ShadowDeployment:
 
         Rows: requests, shadowed, shadow_ok, shadow_errors, shadow_timeouts, rows_compared,
         agreement (share of rows whose predicted class matches; NaN if none compared),
-        mean_abs_diff (mean |p_primary - p_shadow| over rows and classes), and the median
+        mean_abs_diff (mean ``|p_primary - p_shadow|`` over rows and classes), and the median
         latency of each arm in milliseconds.
         """
         ok = [r for r in self._log if r["status"] == "ok"]

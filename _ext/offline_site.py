@@ -3,6 +3,10 @@
 - Drops the scripts and styles of sphinx-thebe. Live code through Binder is off in this book
   (the launch buttons open Binder or Colab instead), yet Jupyter Book still adds thebe's loader,
   twice, which raises a JavaScript error on every page.
+- On pages with widgets, runs a small script before require.js and the ipywidgets manager
+  (embed-amd.js) that points them at the manager's fonts in ``_static/vendor/`` (they would
+  look beside the page) and gives the manager the
+  one MathJax 2 call it makes, ``MathJax.Hub.Queue``, on top of the MathJax 3 the book serves.
 - Warns (and so fails the strict build) when a page would load a script or a stylesheet from
   another host, so nothing can quietly start depending on a CDN.
 """
@@ -26,12 +30,36 @@ def _is_thebe(asset: Any) -> bool:
     return "thebe" in _name(asset) or "THEBE_JS_URL" in body
 
 
+_WIDGETS_PRELUDE = """
+(function () {
+  var root = document.documentElement.dataset.content_root || "";
+  var manager = new URL(root + "_static/vendor/@jupyter-widgets/html-manager",
+                        window.location.href).href;
+  window.__jupyter_widgets_assets_path__ = manager + "/dist/";
+  // require.js reads this object as its configuration when it loads; the manager's bundle finds
+  // its fonts next to the URL its module resolves to.
+  window.require = {paths: {"@jupyter-widgets/html-manager": manager}};
+  function shim() {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub || typeof mj.typesetPromise !== "function") return;
+    mj.Hub = {Queue: function (command) {
+      var element = Array.isArray(command) ? command[2] : undefined;
+      mj.typesetPromise(element ? [element] : undefined).catch(function () {});
+    }};
+  }
+  document.addEventListener("DOMContentLoaded", shim);
+})();
+"""
+
+
 def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     for key in ("script_files", "css_files"):
         assets = context.get(key)
         if not assets:
             continue
         assets[:] = [a for a in assets if not _is_thebe(a)]
+        if key == "script_files" and any("embed-amd.js" in _name(a) for a in assets):
+            app.add_js_file(None, body=_WIDGETS_PRELUDE, priority=100)
         for asset in assets:
             if "://" in _name(asset) or _name(asset).startswith("//"):
                 logger.warning("%s loads %s from another host; serve it from the site instead",

@@ -73,6 +73,12 @@ def copy_assets(modules: Path) -> None:
     shutil.copy2(modules / "requirejs" / "require.js", VENDOR / "require.min.js")
     dist = modules / "@jupyter-widgets" / "html-manager" / "dist"
     shutil.copy2(dist / "embed-amd.js", VENDOR / "embed-amd.js")
+    # The widget manager loads its icon fonts from <data-jupyter-widgets-cdn>/<package>/dist/.
+    fonts = VENDOR / "@jupyter-widgets" / "html-manager" / "dist"
+    fonts.mkdir(parents=True, exist_ok=True)
+    for font in dist.iterdir():
+        if font.suffix in (".woff2", ".woff", ".ttf", ".eot", ".svg"):
+            shutil.copy2(font, fonts / font.name)
     for path in (VENDOR / "require.min.js", VENDOR / "embed-amd.js", mathjax / "tex-chtml.js"):
         if not path.is_file() or path.stat().st_size == 0:
             sys.exit(f"build_book: {path} is missing or empty after copying")

@@ -25,9 +25,7 @@ import importlib.util
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ["OMP_NUM_THREADS"] = "1"
@@ -42,6 +40,8 @@ from sklearn.model_selection import train_test_split
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _timing import median_time  # noqa: E402
+
 from utils.error_analysis import (  # noqa: E402
     binary_report,
     metrics_by_slice,
@@ -54,14 +54,6 @@ RESULTS = ROOT / "benchmarks" / "results" / "error_analysis.json"
 N = 1_000_000
 
 
-def best_of(fn, rounds: int) -> tuple[float, object]:
-    """Median wall time of ``rounds`` calls, and the last result."""
-    times, out = [], None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def sklearn_by_masks(y, p, masks):
@@ -84,9 +76,9 @@ def main() -> None:
 
     # 1. ten disjoint slices
     s = pd.Series(pd.Categorical(rng.integers(0, 10, N)), name="slice")
-    ours_t, frame = best_of(lambda: metrics_by_slice(y, p, s, include_overall=False), 5)
+    ours_t, frame = median_time(lambda: metrics_by_slice(y, p, s, include_overall=False), 5)
     masks = [(s.cat.codes == c).to_numpy() for c in range(10)]
-    base_t, base = best_of(lambda: sklearn_by_masks(y, p, masks), 1)
+    base_t, base = median_time(lambda: sklearn_by_masks(y, p, masks), 1)
     diff = float(np.abs(frame[cols].to_numpy(dtype=float) - base).max())
     results.append({"workload": "metrics_by_slice, 1M rows x 10 slices", "ours_s": ours_t,
                     "baseline": "sklearn per slice", "baseline_s": base_t,
@@ -94,9 +86,9 @@ def main() -> None:
 
     # 2. twenty overlapping tags
     tags = pd.DataFrame({f"tag{j}": rng.random(N) < rng.uniform(0.05, 0.5) for j in range(20)})
-    ours_t, frame = best_of(lambda: metrics_by_slice(y, p, tags, include_overall=False), 3)
+    ours_t, frame = median_time(lambda: metrics_by_slice(y, p, tags, include_overall=False), 3)
     tag_masks = [tags[c].to_numpy() for c in tags.columns]
-    base_t, base = best_of(lambda: sklearn_by_masks(y, p, tag_masks), 1)
+    base_t, base = median_time(lambda: sklearn_by_masks(y, p, tag_masks), 1)
     diff = float(np.abs(frame[cols].to_numpy(dtype=float) - base).max())
     results.append({"workload": "metrics_by_slice, 1M rows x 20 overlapping tags",
                     "ours_s": ours_t, "baseline": "sklearn per tag", "baseline_s": base_t,
@@ -114,8 +106,8 @@ def main() -> None:
         prf = skm.precision_recall_fscore_support(y, pred, average="binary")
         return prf, skm.precision_recall_curve(y, score)
 
-    ours_t, (rep, curve) = best_of(ours_pr, 3)
-    base_t, (prf, (prec, _rec, thr)) = best_of(sk_pr, 1)
+    ours_t, (rep, curve) = median_time(ours_pr, 3)
+    base_t, (prf, (prec, _rec, thr)) = median_time(sk_pr, 1)
     on_curve = curve.set_index("threshold").loc[thr, "precision"].to_numpy()
     diff = float(max(abs(rep.precision - prf[0]), abs(rep.recall - prf[1]),
                      np.abs(on_curve - prec[:-1]).max()))
@@ -132,8 +124,8 @@ def main() -> None:
         return (train, *train_test_split(rest, test_size=0.5, stratify=rest["y"],
                                           random_state=0))
 
-    ours_t, parts = best_of(lambda: stratified_split(df, label="y"), 3)
-    base_t, _ = best_of(sk_split, 1)
+    ours_t, parts = median_time(lambda: stratified_split(df, label="y"), 3)
+    base_t, _ = median_time(sk_split, 1)
     want = np.bincount(labels) * 0.1
     got = np.bincount(parts[2]["y"], minlength=10)
     diff = float(np.abs(got - want).max())  # rows off the exact 10 % per class (<= 1)
@@ -148,7 +140,7 @@ def main() -> None:
     logits[np.arange(n), true] += 3
     probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     given = np.where(rng.random(n) < 0.1, rng.integers(0, k, n), true)
-    ours_t, res = best_of(lambda: find_label_issues(given, probs), 3)
+    ours_t, res = median_time(lambda: find_label_issues(given, probs), 3)
     flipped = given != true
     precision = float((res.mask & flipped).sum() / max(res.mask.sum(), 1))
     results.append({"workload": "find_label_issues, 100k x 10 classes", "ours_s": ours_t,

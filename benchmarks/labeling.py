@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections import Counter
@@ -39,6 +38,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _timing import median_time  # noqa: E402
 
 from utils.labeling.aggregate import DawidSkeneLabelModel, majority_vote  # noqa: E402
 from utils.labeling.analysis import lf_summary  # noqa: E402
@@ -150,13 +151,6 @@ def baseline_vote(L: np.ndarray) -> np.ndarray:
     return pd.DataFrame(L).apply(lambda r: vote(r.to_numpy()), axis=1).to_numpy()
 
 
-def median_time(fn, rounds: int = 3):
-    times, out = [], None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def timed_once(fn):

@@ -26,13 +26,12 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import json
 import platform
 import resource
-import statistics
-import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _timing import median_time
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
@@ -70,13 +69,6 @@ def naive(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "statistic", "p_value", "effect_size"])
 
 
-def timed(fn, rounds: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def peak_mb(fn) -> float:
@@ -91,9 +83,9 @@ def peak_mb(fn) -> float:
 def main() -> int:
     reference = make(N_ROWS, 0, 0.0)
     current = make(N_ROWS, 1, 0.05)
-    fit_s, profile = timed(lambda: ReferenceProfile.fit(reference), 3)
-    ours_s, report = timed(lambda: drift_report(profile, current), 3)
-    base_s, base = timed(lambda: naive(reference, current), 1)
+    fit_s, profile = median_time(lambda: ReferenceProfile.fit(reference), 3)
+    ours_s, report = median_time(lambda: drift_report(profile, current), 3)
+    base_s, base = median_time(lambda: naive(reference, current), 1)
     ours_mb = peak_mb(lambda: drift_report(profile, current))
     fit_mb = peak_mb(lambda: ReferenceProfile.fit(reference))
     base_mb = peak_mb(lambda: naive(reference, current))

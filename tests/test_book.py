@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SYLLABUS = ROOT.parent / "shared" / "reference" / "syllabus.md"
 
 
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_notebooks = _tool("check_notebooks")
-syllabus_page = _tool("syllabus_page")
+sys.path.insert(0, str(ROOT / "tools"))
+import check_notebooks  # noqa: E402  (tools/ is a folder of scripts, not a package)
+import syllabus_page  # noqa: E402
+from book import toc_documents  # noqa: E402
 
 
 @pytest.mark.parametrize("path", check_notebooks.book_notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -32,23 +24,10 @@ def test_notebook_is_committed_executed_in_order_without_errors(path: Path) -> N
     assert check_notebooks.problems(path) == []
 
 
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk(toc["parts"])
-    return files
 
 
 def test_every_notebook_and_page_is_in_the_table_of_contents() -> None:
-    listed = set(_toc_files())
+    listed = set(toc_documents())
     for path in check_notebooks.book_notebooks():
         assert path.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{path} is not in _toc.yml"
     for entry in listed:
@@ -75,7 +54,7 @@ def test_coverage_page_lists_every_syllabus_id_and_is_current(syllabus_source: P
 
 def test_every_syllabus_label_sits_above_a_heading() -> None:
     for path in check_notebooks.book_notebooks():
-        for kind, text in syllabus_page._cells(path):
+        for _kind, text in syllabus_page._cells(path):
             for match in re.finditer(r"^\((syl-[a-z0-9-]+)\)=[ \t]*\n(.?)", text, re.M):
                 assert match.group(2) == "#", f"{path}: label {match.group(1)} is not followed by a heading"
 
@@ -83,7 +62,8 @@ def test_every_syllabus_label_sits_above_a_heading() -> None:
 def test_every_citation_key_is_in_the_bibliography() -> None:
     keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
     cited: set[str] = set()
-    for path in [*check_notebooks.book_notebooks(), *ROOT.glob("*.md"), *ROOT.glob("week*/*.md")]:
+    pages = [ROOT / f"{entry}.md" for entry in toc_documents() if (ROOT / f"{entry}.md").exists()]
+    for path in [*check_notebooks.book_notebooks(), *pages]:
         for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", path.read_text()):
             cited.update(k.strip() for k in group.split(","))
     assert cited - keys == set()

@@ -82,7 +82,7 @@ def test_fashion_mnist_has_the_published_shapes_and_balance(mirror: Path) -> Non
 
 
 def test_fashion_mnist_class_subset_is_renumbered_in_the_given_order(mirror: Path) -> None:
-    (x, y), (xt, yt) = data.load_fashion_mnist(classes=["Shirt", 0])
+    (x, y), (_, yt) = data.load_fashion_mnist(classes=["Shirt", 0])
     (x_all, y_all), _ = data.load_fashion_mnist()
     assert x.shape == (12_000, 28, 28) and np.bincount(yt).tolist() == [1_000, 1_000]
     np.testing.assert_array_equal(x[y == 0], x_all[y_all == 6])  # "Shirt" became label 0
@@ -91,7 +91,7 @@ def test_fashion_mnist_class_subset_is_renumbered_in_the_given_order(mirror: Pat
 
 @pytest.mark.parametrize("bad", [["Hat"], [10], [-1], [True], [], ["Shirt", "Shirt"]])
 def test_fashion_mnist_rejects_unknown_or_repeated_classes(mirror: Path, bad: list) -> None:
-    with pytest.raises(ValueError, match="class|empty|duplicates"):
+    with pytest.raises(ValueError, match=r"class|empty|duplicates"):
         data.load_fashion_mnist(classes=bad)
 
 
@@ -128,7 +128,7 @@ def test_a_truncated_copy_of_the_real_file_is_refused(mirror: Path, isolated: Pa
     folder.mkdir(parents=True)
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(original[: len(original) // 2])
     monkeypatch.setenv("MLPROD_DATA_DIR", str(isolated / "copy"))
-    with pytest.raises(data.DataIntegrityError, match="train-labels-idx1-ubyte.gz"):
+    with pytest.raises(data.DataIntegrityError, match=r"train-labels-idx1-ubyte\.gz"):
         data.fetch("fashion-mnist", "train-labels-idx1-ubyte.gz")
 
 

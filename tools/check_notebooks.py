@@ -17,13 +17,9 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CONTENT_DIRS = ("start", "week1", "week2", "week3", "labs", "project")
+from book import book_notebooks
+
 _MACHINE_PATH = re.compile(r"(/(root|home/[\w.-]+|tmp|Users/[\w.-]+)/|[A-Z]:\\\\Users\\\\)")
-
-
-def book_notebooks() -> list[Path]:
-    return sorted(p for d in CONTENT_DIRS for p in (ROOT / d).glob("*.ipynb"))
 
 
 def problems(path: Path) -> list[str]:

@@ -18,10 +18,10 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from book import CONTENT_DIRS, ROOT
+
 PLANNED_ISSUE = {"W1": 4, "W1.LAB": 3, "W2": 5, "W3": 6, "W3.LAB": 6, "FP": 8}
 QUIZ_ISSUE = 7
-CONTENT_DIRS = ("start", "week1", "week2", "week3", "labs", "project")
 
 
 def label_for(item_id: str) -> str:

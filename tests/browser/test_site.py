@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from book import toc_documents  # noqa: E402  (tools/ is a folder of scripts)
 
 pytestmark = pytest.mark.browser
 
 
 def toc_pages() -> list[str]:
     """Every document of _toc.yml, as the HTML path the site serves it at."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("chapters", "sections", "parts"):
-                walk(entry.get(key, []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return [str(Path(f).with_suffix("")) + ".html" for f in files]
+    return [f"{doc}.html" for doc in toc_documents()]
 
 
 PAGES = toc_pages()

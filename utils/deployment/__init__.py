@@ -10,23 +10,8 @@ Names are imported lazily from their module on first use, so monitoring never im
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from utils._lazy import lazy_getattr
 
 _SUBMODULES = ("patterns", "monitoring", "serving", "client")
 
-
-def __getattr__(name: str) -> Any:
-    """Resolve ``utils.deployment.NAME`` from the sub-module whose ``__all__`` lists it."""
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    for sub in _SUBMODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{sub}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{sub}":
-                continue  # that part of the package is not installed
-            raise
-        if name in getattr(module, "__all__", ()):
-            return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _SUBMODULES)

@@ -29,6 +29,7 @@ def run(path: Path, timeout: int) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent.resolve())}},
         store_widget_state=True,
+        record_timing=False,  # no timestamps in the stored notebook: clean diffs
     )
     client.execute()
     elapsed = time.perf_counter() - start

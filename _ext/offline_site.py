@@ -36,9 +36,13 @@ _WIDGETS_PRELUDE = """
   var manager = new URL(root + "_static/vendor/@jupyter-widgets/html-manager",
                         window.location.href).href;
   window.__jupyter_widgets_assets_path__ = manager + "/dist/";
-  // require.js reads this object as its configuration when it loads; the manager's bundle finds
-  // its fonts next to the URL its module resolves to.
-  window.require = {paths: {"@jupyter-widgets/html-manager": manager}};
+  // require.js reads this object as its configuration when it loads. The manager's bundle looks
+  // for its fonts in the folder of the URL its module id resolves to; both ids it uses resolve
+  // into dist/, where the fonts are.
+  window.require = {paths: {
+    "@jupyter-widgets/html-manager": manager + "/dist/html-manager",
+    "@jupyter-widgets/html-manager/dist": manager + "/dist",
+  }};
   function shim() {
     var mj = window.MathJax;
     if (!mj || mj.Hub || typeof mj.typesetPromise !== "function") return;

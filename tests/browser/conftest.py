@@ -125,6 +125,8 @@ def open_page(browser: object, site_url: str) -> Iterator[object]:
         log = PageLog(site_url)
         log.attach(page)
         page.goto(site_url + path, wait_until="networkidle")
+        page.wait_for_timeout(300)  # let late work (widget fonts, typesetting) show its requests
+        page.wait_for_load_state("networkidle")
         return page, log
 
     yield _open

@@ -7,7 +7,11 @@ with fixed seeds:
 
 - apply 10 row-wise labeling functions to 100,000 comments with :func:`apply_lfs`
   (target: at least 10x the baseline);
-- apply the same 10 rules written as vectorised functions (target: at least 50x);
+- apply the same 10 rules written as vectorised functions (target: at least 50x). The text
+  columns use pandas' Arrow-backed string dtype (``string[pyarrow]``, the default from pandas 3),
+  on which ``.str`` methods run in compiled code; on plain ``object`` columns they loop in
+  Python and the vectorised rules run about half as fast. The baseline runs on ``object``
+  columns, its faster case;
 - ``lf_summary`` with gold labels on a 1,000,000 x 20 label matrix (3 classes), against a
   per-row ``apply`` that computes each row's coverage, overlap, conflict and correctness flags;
 - ``majority_vote`` on the same 1,000,000 x 20 matrix, against a per-row ``apply`` with a
@@ -60,8 +64,12 @@ def make_comments(n: int, seed: int = 0) -> pd.DataFrame:
     picks = rng.choice(WORDS, lengths.sum())
     cuts = np.cumsum(lengths)[:-1]
     text = [" ".join(p) for p in np.split(picks, cuts)]
-    return pd.DataFrame({"text": text, "likes": rng.integers(0, 500, n),
-                         "author": rng.choice(["anna", "bot123", "carl", "spammer"], n)})
+    return pd.DataFrame({
+        "text": pd.Series(text, dtype="string[pyarrow]"),
+        "likes": rng.integers(0, 500, n),
+        "author": pd.Series(rng.choice(["anna", "bot123", "carl", "spammer"], n),
+                            dtype="string[pyarrow]"),
+    })
 
 
 # Ten rules, each written twice: once per row, once for the whole frame.
@@ -179,7 +187,9 @@ def main() -> None:
 
     df = make_comments(N_ROWS)
     row_lfs, vec_lfs = build_lfs()
-    t_base, L_base = timed_once(lambda: baseline_apply(df.iloc[:SAMPLE], row_lfs))
+    # The baseline gets its fastest input: df.apply is quicker on object columns than on Arrow.
+    plain = df.iloc[:SAMPLE].astype({"text": object, "author": object})
+    t_base, L_base = timed_once(lambda: baseline_apply(plain, row_lfs))
     t_row, res_row = median_time(lambda: apply_lfs(df, row_lfs, cardinality=2))
     t_vec, res_vec = median_time(lambda: apply_lfs(df, vec_lfs, cardinality=2))
     assert np.array_equal(res_row.L[:SAMPLE], L_base), "row-wise LFs differ from the baseline"

@@ -34,6 +34,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from utils.lineage import content_hash, file_hash
+
 __all__ = [
     "ExperimentTracker",
     "Run",
@@ -56,33 +58,22 @@ def _sha(parts: Sequence[bytes]) -> str:
 
 
 def _data_parts(obj: Any, name: str) -> list[bytes]:
-    if isinstance(obj, pd.DataFrame):
-        header = json.dumps(
-            {"kind": "frame", "columns": [str(c) for c in obj.columns],
-             "dtypes": [str(t) for t in obj.dtypes], "shape": list(obj.shape)}
-        ).encode()
-        values = pd.util.hash_pandas_object(obj, index=True).to_numpy()
-        return [header, values.tobytes()]
-    if isinstance(obj, pd.Series):
-        header = json.dumps({"kind": "series", "name": str(obj.name), "dtype": str(obj.dtype),
-                             "n": len(obj)}).encode()
-        return [header, pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes()]
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return [b"bytes", bytes(obj)]
+    """The content hash of one data object, from :mod:`utils.lineage` (one hashing for the book)."""
     if isinstance(obj, os.PathLike):
         path = Path(obj)
         if not path.is_file():
             raise ValueError(f"{name}: {path.name!r} is not a file")
-        return [b"file", path.read_bytes()]
+        return [b"file", file_hash(path).encode()]
     if isinstance(obj, str):
         raise TypeError(
             f"{name} is a str; pass a pathlib.Path for a file, or bytes for raw content"
         )
-    arr = np.asarray(obj)
-    if arr.dtype == object:
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
         raise TypeError(f"{name} has dtype object; pass a DataFrame or Series for mixed data")
-    header = json.dumps({"kind": "array", "dtype": arr.dtype.str, "shape": list(arr.shape)}).encode()
-    return [header, np.ascontiguousarray(arr).tobytes()]
+    try:
+        return [b"data", content_hash(obj).encode()]
+    except TypeError as exc:
+        raise TypeError(f"{name}: {exc}") from None
 
 
 def fingerprint_data(*data: Any) -> str:
@@ -92,7 +83,9 @@ def fingerprint_data(*data: Any) -> str:
     pandas DataFrames and Series (values, index, column names and dtypes), ``bytes`` and
     :class:`pathlib.Path` objects (the file's bytes). Pass several objects, for example
     ``fingerprint_data(X_train, y_train)``, to fingerprint them together. The hash depends on
-    the order of rows: shuffled data is, for reproducibility, different data.
+    the order of rows: shuffled data is, for reproducibility, different data. Each object is
+    hashed by :func:`utils.lineage.content_hash` (files by :func:`utils.lineage.file_hash`),
+    so the tracker and the lineage log agree on what counts as the same data.
 
     Introduced in week2/05_data_centric.ipynb.
     """

@@ -217,3 +217,21 @@ def test_idx_files_with_a_wrong_magic_number_are_refused(tmp_path: Path) -> None
     assert data._read_idx(path, 2049).tolist() == [1, 2, 3]
     with pytest.raises(data.DataIntegrityError, match="not an IDX file"):
         data._read_idx(path, 2051)
+
+
+def test_downsample_averages_blocks_and_scales_to_unit_range() -> None:
+    images = np.zeros((2, 4, 4), dtype=np.uint8)
+    images[0, :2, :2] = 255
+    images[1, 2:, 2:] = [[0, 255], [255, 255]]
+    out = data.downsample(images)
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out, [[1, 0, 0, 0], [0, 0, 0, 0.75]])
+    assert data.downsample(images, flatten=False).shape == (2, 2, 2)
+    assert data.downsample(images, factor=4).tolist() == [[0.25], [0.1875]]
+
+
+@pytest.mark.parametrize("images, factor", [(np.zeros((4, 4)), 2), (np.zeros((1, 5, 4)), 2),
+                                            (np.zeros((1, 4, 4)), 0), (np.zeros((1, 4, 4)), 1.5)])
+def test_downsample_rejects_bad_shapes_and_factors(images: np.ndarray, factor: object) -> None:
+    with pytest.raises(ValueError, match=r"images|factor|blocks"):
+        data.downsample(images, factor)  # type: ignore[arg-type]

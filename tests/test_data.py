@@ -235,3 +235,17 @@ def test_downsample_averages_blocks_and_scales_to_unit_range() -> None:
 def test_downsample_rejects_bad_shapes_and_factors(images: np.ndarray, factor: object) -> None:
     with pytest.raises(ValueError, match=r"images|factor|blocks"):
         data.downsample(images, factor)  # type: ignore[arg-type]
+
+
+def test_clear_cache_deletes_downloads_but_never_the_data_dir(
+        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cached = isolated / "cache" / "youtube-spam" / "Youtube01-Psy.csv"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("x")
+    mirror_copy = isolated / "mirror" / "youtube-spam" / "Youtube01-Psy.csv"
+    mirror_copy.parent.mkdir(parents=True)
+    mirror_copy.write_text("x")
+    monkeypatch.setenv("MLPROD_DATA_DIR", str(isolated / "mirror"))
+    data.clear_cache()
+    assert not cached.exists()
+    assert mirror_copy.exists()

@@ -42,6 +42,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "DataIntegrityError",
     "DataNotFoundError",
+    "clear_cache",
     "data_locations",
     "downsample",
     "fetch",

@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from utils._setup import portable_numerics_env  # imports no numerical library
+
+for _name, _value in portable_numerics_env().items():  # same digits on every processor
+    os.environ.setdefault(_name, _value)
+
 ROOT = Path(__file__).resolve().parent
 _IPYTHON_DIR = ROOT / "tests" / "ipython"
 

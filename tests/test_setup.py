@@ -70,3 +70,42 @@ def test_setup_pins_math_library_threads() -> None:
 def test_setup_rejects_a_bad_thread_count(threads: object) -> None:
     with pytest.raises(ValueError, match="threads"):
         utils.setup(threads=threads)  # type: ignore[arg-type]
+
+
+def test_importing_utils_loads_no_numerical_library() -> None:
+    # The portable-numerics variables only work if they are set before NumPy loads its BLAS.
+    code = "import sys, utils; print(sorted({'numpy', 'scipy', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_portable_numerics_caps_every_library_at_avx2(monkeypatch: pytest.MonkeyPatch) -> None:
+    from utils import _setup
+
+    monkeypatch.setattr(_setup.platform, "machine", lambda: "x86_64")
+    assert _setup.portable_numerics_env() == {
+        "OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
+    monkeypatch.setattr(_setup.platform, "machine", lambda: "aarch64")
+    assert _setup.portable_numerics_env() == {}
+
+
+def test_tests_run_with_the_portable_numerics() -> None:
+    # conftest.py sets them for this process and for every notebook kernel it starts.
+    import os
+
+    from utils._setup import portable_numerics_env
+
+    for name, value in portable_numerics_env().items():
+        assert os.environ.get(name) == value
+
+
+def test_numpy_uses_the_pinned_blas_kernels() -> None:
+    from threadpoolctl import threadpool_info
+
+    from utils._setup import portable_numerics_env
+
+    if not portable_numerics_env():
+        pytest.skip("kernels are pinned on x86-64 only")
+    archs = {p.get("architecture") for p in threadpool_info() if p["internal_api"] == "openblas"}
+    assert archs == {"Haswell"}

@@ -1,6 +1,8 @@
 """Command line: ``python -m utils.deployment serve MODEL_PATH --port 8000``.
 
 Introduced in labs/w1_deploy_a_model.ipynb, which starts the same server from a notebook.
+``--input-type text`` serves a text pipeline (introduced for text in the final project,
+project/05_deployment.ipynb).
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--model-version", default="1", help="version in X-Model-Version")
     serve.add_argument("--class-names", default=None,
                        help="comma-separated class names, one per model output")
+    serve.add_argument("--input-type", choices=("numbers", "text"), default="numbers",
+                       help="what one example is: nested numbers (default) or one string")
     serve.add_argument("--input-shape", default=None,
                        help="shape of one example, e.g. 28,28 (read from the model if omitted)")
     serve.add_argument("--max-batch-rows", type=int, default=256)
     serve.add_argument("--max-body-bytes", type=int, default=2_000_000)
+    serve.add_argument("--max-text-chars", type=int, default=5_000,
+                       help="longest text one example may be, in characters (text only)")
     serve.add_argument("--no-micro-batching", action="store_true",
                        help="call the model once per request instead of merging requests")
     serve.add_argument("--log-level", default="info")
@@ -47,14 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     from utils.deployment.serving import create_app, load_model
 
     try:
-        predictor = load_model(args.model_path)
+        predictor = load_model(args.model_path, input_type=args.input_type)
         names = [s.strip() for s in args.class_names.split(",")] if args.class_names else None
         shape = [int(s) for s in args.input_shape.split(",")] if args.input_shape else None
         app = create_app(
             predictor,
             model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
-            model_version=args.model_version, input_shape=shape, class_names=names,
-            max_batch_rows=args.max_batch_rows, max_body_bytes=args.max_body_bytes,
+            model_version=args.model_version, input_type=args.input_type, input_shape=shape,
+            class_names=names, max_batch_rows=args.max_batch_rows,
+            max_body_bytes=args.max_body_bytes, max_text_chars=args.max_text_chars,
             micro_batching=not args.no_micro_batching,
         )
     except (OSError, ValueError, TypeError) as exc:

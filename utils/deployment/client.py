@@ -3,7 +3,8 @@
 Introduced in labs/w1_deploy_a_model.ipynb. Every call has a time-out, and every failure raises
 :class:`ServingError` with the HTTP status and the server's own ``detail``, so a mistake reads
 like ``POST /predict answered 422: body.inputs: inputs has shape (3,); expected ...`` instead
-of a bare status code.
+of a bare status code. :meth:`ModelClient.predict` sends numbers or, to a text model (introduced
+for text in the final project, project/05_deployment.ipynb), strings.
 """
 
 from __future__ import annotations
@@ -61,6 +62,23 @@ def encode_png(image: Any) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _json_inputs(inputs: Any) -> Any:
+    """``inputs`` as JSON-ready values: numbers and NumPy (or pandas) strings become lists.
+
+    A string, or a list or tuple holding strings, is sent as it is: the server names what is
+    wrong with a bad element (NumPy would only fail on a nested list).
+    """
+    if isinstance(inputs, str):
+        return inputs
+    sequence = isinstance(inputs, (list, tuple))
+    if sequence and any(isinstance(v, str) for v in inputs):
+        return inputs
+    arr = np.asarray(inputs)
+    if arr.dtype.kind in "biuf" or (arr.dtype.kind in "UO" and not sequence):
+        return arr.tolist()  # numbers, or an array of strings as plain Python str
+    return inputs
 
 
 class ModelClient:
@@ -132,11 +150,14 @@ class ModelClient:
         return self._call("GET", "/metrics")
 
     def predict(self, inputs: Any, *, min_confidence: float | None = None) -> dict[str, Any]:
-        """POST one example or a batch (array-like of numbers) to ``/predict``."""
-        arr = np.asarray(inputs)
-        payload = arr.tolist() if arr.dtype.kind in "biuf" else inputs
+        """POST one example or a batch to ``/predict``.
+
+        ``inputs`` is an array-like of numbers or, for a text model, one ``str`` or a list,
+        tuple, NumPy array or pandas Series of them.
+        """
         params = {} if min_confidence is None else {"min_confidence": min_confidence}
-        return self._call("POST", "/predict", json={"inputs": payload}, params=params)
+        return self._call("POST", "/predict", json={"inputs": _json_inputs(inputs)},
+                          params=params)
 
     def predict_image(self, image: Any, *, content_type: str = "image/png",
                       min_confidence: float | None = None) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Serve a classifier over HTTP with FastAPI: validated inputs, fast inference, clean errors.
 
 Introduced in labs/w1_deploy_a_model.ipynb (the week-1 lab) and used again by the notes on
-deployment patterns and monitoring.
+deployment patterns and monitoring. Introduced for text in the final project
+(project/05_deployment.ipynb), which serves a scikit-learn pipeline that classifies comments.
 
 The pieces:
 
@@ -12,6 +13,10 @@ The pieces:
   ``GET /metrics``, ``POST /predict`` (JSON) and ``POST /predict/image`` (PNG/JPEG upload).
   Every input is checked before the model sees it; every client mistake is answered with a 4xx
   status and a JSON ``detail`` that names the field and the problem.
+- Two kinds of input: ``input_type="numbers"`` (the default) takes examples of a fixed
+  ``input_shape`` as nested numbers (images, feature vectors), checked by
+  :func:`validate_inputs`; ``input_type="text"`` takes one string or a list of strings, checked
+  by :func:`validate_texts`, and has no image route.
 - :func:`serve_in_background` runs an app on 127.0.0.1 and a free port in a thread, so that a
   notebook keeps working while the server answers; ``python -m utils.deployment serve`` runs the
   same app from the command line.
@@ -38,14 +43,14 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from utils._validation import as_finite_float
@@ -63,12 +68,31 @@ __all__ = [
     "load_model",
     "serve_in_background",
     "validate_inputs",
+    "validate_texts",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Content types the image route accepts (checked on the upload and on the decoded bytes).
 IMAGE_TYPES: dict[str, str] = {"image/png": "PNG", "image/jpeg": "JPEG"}
+
+#: The kinds of input ``create_app`` serves: nested numbers of a fixed shape, or strings.
+INPUT_TYPES: tuple[str, ...] = ("numbers", "text")
+
+
+def _is_text(input_type: str) -> bool:
+    """Check ``input_type`` and say whether it is ``"text"``."""
+    if input_type not in INPUT_TYPES:
+        raise ValueError(f"input_type must be 'numbers' or 'text', got {input_type!r}")
+    return input_type == "text"
+
+
+def _keras_text_error() -> TypeError:
+    return TypeError(
+        "Keras models are not supported with input_type='text': serve a scikit-learn pipeline "
+        "(or any object whose predict_proba takes a list of strings), or turn the text into "
+        "numbers before the request and serve those"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,24 +162,33 @@ class SklearnPredictor:
     """A scikit-learn classifier (or pipeline) behind ``predict_proba``.
 
     Inputs are flattened to ``(n, n_features)``, so a model trained on flattened 28x28 images
-    can be served with ``input_shape=(28, 28)`` and receive images.
+    can be served with ``input_shape=(28, 28)`` and receive images. With ``text=True`` the
+    estimator is a text pipeline (for example a ``TfidfVectorizer`` and a classifier): its
+    inputs are passed on unchanged, as a 1-D object array of strings, and it has no
+    ``input_shape``.
 
-    Introduced in labs/w1_deploy_a_model.ipynb.
+    Introduced in labs/w1_deploy_a_model.ipynb; ``text`` in the final project
+    (project/05_deployment.ipynb).
     """
 
     framework = "scikit-learn"
 
-    def __init__(self, estimator: Any, input_shape: Sequence[int] | None = None) -> None:
+    def __init__(self, estimator: Any, input_shape: Sequence[int] | None = None, *,
+                 text: bool = False) -> None:
         if not callable(getattr(estimator, "predict_proba", None)):
             raise TypeError(
                 f"estimator must have a predict_proba method; {type(estimator).__name__} has none"
             )
+        if text and input_shape is not None:
+            raise ValueError(f"input_shape does not apply to a text model (one example is one "
+                             f"string); got input_shape={input_shape!r} with text=True")
         self.estimator = estimator
+        self.text = bool(text)
         n = getattr(estimator, "n_features_in_", None)
         if input_shape is not None:
             self.input_shape: tuple[int, ...] | None = _check_shape(input_shape)
         else:
-            self.input_shape = (int(n),) if n is not None else None
+            self.input_shape = (int(n),) if n is not None and not text else None
         classes = getattr(estimator, "classes_", None)
         self.classes: tuple[str, ...] | None = (
             tuple(str(c) for c in classes) if classes is not None else None
@@ -163,26 +196,50 @@ class SklearnPredictor:
         self.n_classes: int | None = len(self.classes) if self.classes is not None else None
 
     def predict_proba(self, X: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """Return (n, k) probabilities; ``X`` is flattened to one row per example."""
-        x = np.asarray(X, dtype=np.float64)
-        return np.asarray(self.estimator.predict_proba(x.reshape(len(x), -1)), dtype=np.float64)
+        """Return (n, k) probabilities; ``X`` is flattened to one row per example.
+
+        A text model receives ``X`` as a 1-D object array of strings instead.
+        """
+        if self.text:
+            x = np.asarray(X, dtype=object)
+            if x.ndim != 1:
+                raise ValueError(f"X must be a 1-D sequence of strings, got shape {x.shape}")
+        else:
+            x = np.asarray(X, dtype=np.float64)
+            x = x.reshape(len(x), -1)
+        return np.asarray(self.estimator.predict_proba(x), dtype=np.float64)
 
 
-def as_predictor(model: Any, input_shape: Sequence[int] | None = None) -> Any:
+def as_predictor(model: Any, input_shape: Sequence[int] | None = None, *,
+                 input_type: Literal["numbers", "text"] = "numbers") -> Any:
     """Wrap ``model`` so that it answers ``predict_proba`` with (n, k) probabilities.
 
     Keras models become :class:`KerasPredictor`, scikit-learn estimators :class:`SklearnPredictor`;
     any other object with ``predict_proba`` is used as it is.
 
-    Introduced in labs/w1_deploy_a_model.ipynb.
+    Args:
+        model: the model to wrap.
+        input_shape: shape of one example, for a scikit-learn model of numbers.
+        input_type: ``"text"`` for a model whose ``predict_proba`` takes strings: a
+            scikit-learn estimator is wrapped with ``text=True`` (a :class:`SklearnPredictor`
+            made for the other input type is wrapped again around its estimator); a Keras model
+            is refused with a TypeError.
+
+    Introduced in labs/w1_deploy_a_model.ipynb; ``input_type`` in the final project
+    (project/05_deployment.ipynb).
     """
-    if isinstance(model, (KerasPredictor, SklearnPredictor)):
-        return model
+    text = _is_text(input_type)
     keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        return KerasPredictor(model)
+    if isinstance(model, KerasPredictor) or (keras is not None and isinstance(model, keras.Model)):
+        if text:
+            raise _keras_text_error()
+        return model if isinstance(model, KerasPredictor) else KerasPredictor(model)
+    if isinstance(model, SklearnPredictor):
+        if model.text == text:
+            return model
+        return SklearnPredictor(model.estimator, input_shape, text=text)
     if hasattr(model, "fit") and callable(getattr(model, "predict_proba", None)):
-        return SklearnPredictor(model, input_shape)
+        return SklearnPredictor(model, input_shape, text=text)
     if callable(getattr(model, "predict_proba", None)):
         return model
     raise TypeError(
@@ -190,7 +247,8 @@ def as_predictor(model: Any, input_shape: Sequence[int] | None = None) -> Any:
     )
 
 
-def load_model(path: str | os.PathLike[str]) -> Any:
+def load_model(path: str | os.PathLike[str], *,
+               input_type: Literal["numbers", "text"] = "numbers") -> Any:
     """Load a saved classifier and return it as a predictor (see :func:`as_predictor`).
 
     - ``.keras``: read with ``keras.saving.load_model(path, safe_mode=True, compile=False)``.
@@ -198,13 +256,20 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     - ``.joblib`` / ``.pkl``: a scikit-learn estimator read with :mod:`joblib`. Pickle files can
       run code when loaded: only load files you made or trust.
 
-    Introduced in labs/w1_deploy_a_model.ipynb.
+    ``input_type="text"`` loads a text pipeline (a ``.joblib`` or ``.pkl`` file) whose
+    ``predict_proba`` takes strings; a ``.keras`` file is then refused with a TypeError.
+
+    Introduced in labs/w1_deploy_a_model.ipynb; ``input_type`` in the final project
+    (project/05_deployment.ipynb).
     """
+    text = _is_text(input_type)
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"path {str(path)!r} is not a file")
     suffix = p.suffix.lower()
     if suffix == ".keras":
+        if text:
+            raise _keras_text_error()
         import keras
 
         model = keras.saving.load_model(p, safe_mode=True, compile=False)
@@ -212,7 +277,7 @@ def load_model(path: str | os.PathLike[str]) -> Any:
     if suffix in (".joblib", ".pkl"):
         import joblib
 
-        return as_predictor(joblib.load(p))
+        return as_predictor(joblib.load(p), input_type=input_type)
     if suffix in (".h5", ".hdf5"):
         raise ValueError(f"path {p.name!r}: legacy HDF5 files are not served; re-save as .keras")
     raise ValueError(f"path {p.name!r}: expected a .keras, .joblib or .pkl file")
@@ -239,6 +304,18 @@ class PredictRequest(BaseModel):
         ...,
         description="One example shaped like input_shape (see /metadata), or a list of them.",
     )
+
+
+class TextPredictRequest(PredictRequest):
+    """Body of ``POST /predict`` for a text model: one string, or a list of strings.
+
+    Any JSON value is accepted here, so that the server can say precisely what is wrong with
+    a bad one.
+    """
+
+    inputs: Annotated[Any, WithJsonSchema({
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    })] = Field(..., description="One text, or a list of texts (see max_text_chars in /metadata).")
 
 
 MinConfidence = Annotated[float, Query(
@@ -275,12 +352,14 @@ class Metadata(BaseModel):
     model_name: str
     model_version: str
     framework: str
-    input_shape: list[int]
+    input_type: Literal["numbers", "text"]
+    input_shape: list[int] | None
     class_names: list[str]
     accepts_images: bool
     image_types: list[str]
     max_batch_rows: int
     max_body_bytes: int
+    max_text_chars: int | None
     value_range: list[float] | None
     micro_batching: bool
 
@@ -335,6 +414,7 @@ def _first_non_number(raw: Any, path: tuple[int, ...] = ()) -> tuple[tuple[int, 
 
 
 def _describe(value: Any) -> str:
+    """Name a JSON value for an error message: ``the integer 5``, ``null``, ``an object``."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -344,9 +424,33 @@ def _describe(value: Any) -> str:
         return f"the string {shown!r}"
     if isinstance(value, dict):
         return "an object"
+    if isinstance(value, list):
+        return "a list"
     if isinstance(value, int):
-        return f"the integer {value} (too large)"
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
     return f"a {type(value).__name__}"
+
+
+def _describe_non_number(value: Any) -> str:
+    """Name a leaf that is not a usable number; an int here is one too large for a float."""
+    too_large = isinstance(value, int) and not isinstance(value, bool)
+    return _describe(value) + (" (too large)" if too_large else "")
+
+
+#: Where every problem with the JSON ``inputs`` of ``POST /predict`` is reported.
+_INPUTS_LOC = ("body", "inputs")
+
+
+def _check_rows(n: int, max_rows: int) -> None:
+    if n > max_rows:
+        raise InputError(
+            _INPUTS_LOC,
+            f"inputs holds {n} examples; this server takes at most {max_rows} per request "
+            "(split the batch)",
+            "too_many_rows",
+        )
 
 
 def validate_inputs(
@@ -384,7 +488,7 @@ def validate_inputs(
             where, value = found
             raise InputError(
                 loc,
-                f"{_path_str(where)} is {_describe(value)}; every value must be a number",
+                f"{_path_str(where)} is {_describe_non_number(value)}; every value must be a number",
                 "dtype",
             )
         raise InputError(loc, f"inputs must contain only numbers, got dtype {arr.dtype}", "dtype")
@@ -403,13 +507,7 @@ def validate_inputs(
         single, batch = False, arr.reshape(shape[0], *core)
     else:
         raise InputError(loc, f"inputs has shape {shape}; expected {expected}", "shape")
-    if len(batch) > max_rows:
-        raise InputError(
-            loc,
-            f"inputs holds {len(batch)} examples; this server takes at most {max_rows} per "
-            "request (split the batch)",
-            "too_many_rows",
-        )
+    _check_rows(len(batch), max_rows)
     try:
         x = as_finite_float(batch, "inputs")
     except ValueError as exc:
@@ -426,6 +524,56 @@ def validate_inputs(
                 "out_of_range",
             )
     return x, single
+
+
+def validate_texts(
+    raw: Any,
+    *,
+    max_rows: int,
+    max_chars: int,
+) -> tuple[npt.NDArray[np.object_], bool]:
+    """Turn the JSON ``inputs`` of a text model into a 1-D object array of strings.
+
+    ``raw`` is one string or a flat list of strings. Returns the batch and whether the client
+    sent a single string. Raises InputError for anything else: an empty list, more than
+    ``max_rows`` texts, a nested list or a non-string element (both named by their index), an
+    empty or white-space-only text, or a text longer than ``max_chars`` characters.
+
+    Introduced in the final project (project/05_deployment.ipynb), for ``POST /predict`` of a
+    text model.
+    """
+    loc = _INPUTS_LOC
+    if isinstance(raw, str):
+        single, texts = True, [raw]
+    elif isinstance(raw, list):
+        single, texts = False, raw
+    else:
+        raise InputError(loc, f"inputs is {_describe(raw)}; send one string or a list of strings",
+                         "not_a_string")
+    if not texts:
+        raise InputError(loc, "inputs is empty; send one string or a list of strings", "empty")
+    _check_rows(len(texts), max_rows)
+    for i, text in enumerate(texts):
+        _check_text(text, "inputs" if single else f"inputs[{i}]", max_chars)
+    out = np.empty(len(texts), dtype=object)
+    out[:] = texts
+    return out, single
+
+
+def _check_text(text: Any, where: str, max_chars: int) -> None:
+    loc = _INPUTS_LOC
+    if isinstance(text, list):
+        raise InputError(loc, f"{where} is a list; send one string or a flat list of strings "
+                         "(no nested lists)", "nested")
+    if not isinstance(text, str):
+        raise InputError(loc, f"{where} is {_describe(text)}; every input must be a string",
+                         "not_a_string")
+    if not text.strip():
+        raise InputError(loc, f"{where} is {'only white space' if text else 'an empty string'}; "
+                         "every input must contain some text", "empty_text")
+    if len(text) > max_chars:
+        raise InputError(loc, f"{where} has {len(text)} characters; at most {max_chars} are "
+                         "accepted", "text_too_long")
 
 
 def decode_image(
@@ -704,17 +852,20 @@ class _Config:
     model_name: str
     model_version: str
     framework: str
-    input_shape: tuple[int, ...]
+    input_type: Literal["numbers", "text"]
+    input_shape: tuple[int, ...] | None  # None for text
     class_names: tuple[str, ...]
     max_batch_rows: int
     max_body_bytes: int
+    max_text_chars: int  # used for text only
     value_range: tuple[float, float] | None
     micro_batching: bool
     max_image_pixels: int
     accepts_images: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "accepts_images", _accepts_images(self.input_shape))
+        images = self.input_shape is not None and _accepts_images(self.input_shape)
+        object.__setattr__(self, "accepts_images", images)
 
 
 def create_app(
@@ -722,10 +873,12 @@ def create_app(
     *,
     model_name: str = "model",
     model_version: str = "1",
+    input_type: Literal["numbers", "text"] = "numbers",
     input_shape: Sequence[int] | None = None,
     class_names: Sequence[str] | None = None,
     max_batch_rows: int = 256,
     max_body_bytes: int = 2_000_000,
+    max_text_chars: int = 5_000,
     value_range: tuple[float, float] | None = None,
     micro_batching: bool = True,
     batch_wait_ms: float = 0.0,
@@ -739,10 +892,18 @@ def create_app(
             ``predict_proba`` (see :func:`as_predictor`).
         model_name, model_version: reported by ``/metadata`` and in the ``X-Model-Version``
             header of every answer.
+        input_type: ``"numbers"``: an example is nested numbers of shape ``input_shape``.
+            ``"text"``: an example is one string, and ``POST /predict`` takes
+            ``{"inputs": "one text"}`` or ``{"inputs": ["text 1", "text 2"]}``; the model's
+            ``predict_proba`` receives a 1-D object array of strings (see
+            :class:`SklearnPredictor`). ``input_shape`` and ``value_range`` do not apply to
+            text (a ValueError if given).
         input_shape: shape of one example; read from the model when it knows it.
         class_names: one name per output column; read from the model when it knows them.
         max_batch_rows: most examples one request may carry (more is a 422).
         max_body_bytes: largest request body; a bigger one is refused with 413 before it is read.
+        max_text_chars: longest text one example may be, in characters (longer is a 422);
+            used for text only.
         value_range: optional ``(low, high)`` every input value must lie in (else 422).
         micro_batching: run the model on a worker thread that merges concurrent requests into
             one call (``batch_max_rows`` rows at most, waiting up to ``batch_wait_ms`` for more).
@@ -750,14 +911,19 @@ def create_app(
         max_image_pixels: largest uploaded image (width x height), a guard against image bombs.
 
     Routes: ``GET /health``, ``GET /metadata``, ``GET /metrics``, ``POST /predict`` and, when
-    the input shape is an image, ``POST /predict/image``. The interactive docs are at ``/docs``.
+    the input shape is an image, ``POST /predict/image`` (never for text). The interactive docs
+    are at ``/docs``.
 
-    Introduced in labs/w1_deploy_a_model.ipynb.
+    Introduced in labs/w1_deploy_a_model.ipynb. Introduced for text in the final project
+    (project/05_deployment.ipynb).
     """
-    predictor = as_predictor(model, input_shape)
-    cfg = _make_config(predictor, model_name, model_version, input_shape, class_names,
-                       max_batch_rows, max_body_bytes, value_range, micro_batching,
-                       max_image_pixels)
+    _check_input_options(input_type, input_shape=input_shape, value_range=value_range)
+    predictor = as_predictor(model, input_shape, input_type=input_type)
+    cfg = _make_config(predictor, model_name=model_name, model_version=model_version,
+                       input_type=input_type, input_shape=input_shape, class_names=class_names,
+                       max_batch_rows=max_batch_rows, max_body_bytes=max_body_bytes,
+                       max_text_chars=max_text_chars, value_range=value_range,
+                       micro_batching=micro_batching, max_image_pixels=max_image_pixels)
     if not isinstance(batch_max_rows, int) or batch_max_rows < 1:
         raise ValueError(f"batch_max_rows must be a positive int, got {batch_max_rows!r}")
     if not (isinstance(batch_wait_ms, (int, float)) and 0 <= batch_wait_ms <= 1000):
@@ -823,10 +989,12 @@ def create_app(
     def metadata() -> Metadata:
         return Metadata(
             model_name=cfg.model_name, model_version=cfg.model_version, framework=cfg.framework,
-            input_shape=list(cfg.input_shape), class_names=list(names),
-            accepts_images=cfg.accepts_images,
+            input_type=cfg.input_type,
+            input_shape=list(cfg.input_shape) if cfg.input_shape is not None else None,
+            class_names=list(names), accepts_images=cfg.accepts_images,
             image_types=list(IMAGE_TYPES) if cfg.accepts_images else [],
             max_batch_rows=cfg.max_batch_rows, max_body_bytes=cfg.max_body_bytes,
+            max_text_chars=cfg.max_text_chars if cfg.input_type == "text" else None,
             value_range=list(cfg.value_range) if cfg.value_range else None,
             micro_batching=cfg.micro_batching,
         )
@@ -837,16 +1005,29 @@ def create_app(
         snap["model_calls"] = batcher.calls if batcher is not None else snap["model_latency_ms"]["n"]
         return snap
 
-    @app.post("/predict", response_model=PredictResponse, summary="Predict from JSON numbers",
-              responses={413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}})
-    async def predict(body: PredictRequest, min_confidence: MinConfidence = 0.0) -> PredictResponse:
+    async def predict_json(raw: Any, min_confidence: float) -> PredictResponse:
         try:
-            x, _ = validate_inputs(body.inputs, cfg.input_shape, max_rows=cfg.max_batch_rows,
-                                   value_range=cfg.value_range)
+            x = _validate_json(raw, cfg)
         except InputError as exc:
             raise exc.to_http() from None
         p = await infer(x)
         return answer(p, min_confidence, [])
+
+    # One route, two bodies: the text body lets validate_texts name what is wrong with any value.
+    json_errors: dict[int | str, dict[str, Any]] = {413: {"model": ErrorResponse},
+                                                    415: {"model": ErrorResponse}}
+    if cfg.input_type == "text":
+        @app.post("/predict", response_model=PredictResponse, summary="Predict from JSON text",
+                  responses=json_errors)
+        async def predict_text(body: TextPredictRequest,
+                               min_confidence: MinConfidence = 0.0) -> PredictResponse:
+            return await predict_json(body.inputs, min_confidence)
+    else:
+        @app.post("/predict", response_model=PredictResponse, summary="Predict from JSON numbers",
+                  responses=json_errors)
+        async def predict(body: PredictRequest,
+                          min_confidence: MinConfidence = 0.0) -> PredictResponse:
+            return await predict_json(body.inputs, min_confidence)
 
     if cfg.accepts_images:
         @app.post("/predict/image", response_model=PredictResponse,
@@ -883,18 +1064,49 @@ def create_app(
     return app
 
 
-def _make_config(predictor: Any, model_name: str, model_version: str,
+def _check_input_options(input_type: str, *, input_shape: Sequence[int] | None,
+                         value_range: tuple[float, float] | None) -> None:
+    """Refuse options of numeric inputs given together with ``input_type="text"``."""
+    if not _is_text(input_type):
+        return
+    for name, value in (("input_shape", input_shape), ("value_range", value_range)):
+        if value is not None:
+            raise ValueError(f"{name} does not apply to input_type='text' (one example is one "
+                             f"string); got {name}={value!r}")
+
+
+def _make_config(predictor: Any, *, model_name: str, model_version: str, input_type: str,
                  input_shape: Sequence[int] | None, class_names: Sequence[str] | None,
-                 max_batch_rows: int, max_body_bytes: int,
+                 max_batch_rows: int, max_body_bytes: int, max_text_chars: int,
                  value_range: tuple[float, float] | None, micro_batching: bool,
                  max_image_pixels: int) -> _Config:
     for name, value in (("model_name", model_name), ("model_version", model_version)):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    text = _is_text(input_type)
+    shape = None if text else _resolve_shape(predictor, input_shape)
+    names = _resolve_class_names(predictor, class_names)
+    for name, value in (("max_batch_rows", max_batch_rows), ("max_body_bytes", max_body_bytes),
+                        ("max_text_chars", max_text_chars), ("max_image_pixels", max_image_pixels)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return _Config(model_name=model_name, model_version=model_version,
+                   framework=getattr(predictor, "framework", type(predictor).__name__),
+                   input_type="text" if text else "numbers", input_shape=shape,
+                   class_names=names, max_batch_rows=max_batch_rows,
+                   max_body_bytes=max_body_bytes, max_text_chars=max_text_chars,
+                   value_range=_check_range(value_range), micro_batching=bool(micro_batching),
+                   max_image_pixels=max_image_pixels)
+
+
+def _resolve_shape(predictor: Any, input_shape: Sequence[int] | None) -> tuple[int, ...]:
     shape = input_shape if input_shape is not None else getattr(predictor, "input_shape", None)
     if shape is None:
         raise ValueError("input_shape is required: the model does not say what one example is")
-    shape = _check_shape(shape)
+    return _check_shape(shape)
+
+
+def _resolve_class_names(predictor: Any, class_names: Sequence[str] | None) -> tuple[str, ...]:
     n_classes = getattr(predictor, "n_classes", None)
     if class_names is None:
         known = getattr(predictor, "classes", None)
@@ -911,20 +1123,27 @@ def _make_config(predictor: Any, model_name: str, model_version: str,
         raise ValueError(f"class_names must be unique, got {names!r}")
     if n_classes is not None and len(names) != n_classes:
         raise ValueError(f"class_names has {len(names)} names but the model has {n_classes} classes")
-    for name, value in (("max_batch_rows", max_batch_rows), ("max_body_bytes", max_body_bytes),
-                        ("max_image_pixels", max_image_pixels)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if value_range is not None:
-        lo, hi = (float(v) for v in value_range)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
-        value_range = (lo, hi)
-    return _Config(model_name=model_name, model_version=model_version,
-                   framework=getattr(predictor, "framework", type(predictor).__name__),
-                   input_shape=shape, class_names=names, max_batch_rows=max_batch_rows,
-                   max_body_bytes=max_body_bytes, value_range=value_range,
-                   micro_batching=bool(micro_batching), max_image_pixels=max_image_pixels)
+    return names
+
+
+def _check_range(value_range: tuple[float, float] | None) -> tuple[float, float] | None:
+    if value_range is None:
+        return None
+    lo, hi = (float(v) for v in value_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range!r}")
+    return lo, hi
+
+
+def _validate_json(raw: Any, cfg: _Config) -> np.ndarray:
+    """Check the JSON ``inputs`` of ``POST /predict`` the way the app's input type needs."""
+    if cfg.input_type == "text":
+        texts, _ = validate_texts(raw, max_rows=cfg.max_batch_rows, max_chars=cfg.max_text_chars)
+        return texts
+    assert cfg.input_shape is not None  # always set for numbers
+    x, _ = validate_inputs(raw, cfg.input_shape, max_rows=cfg.max_batch_rows,
+                           value_range=cfg.value_range)
+    return x
 
 
 def _check_output(p: Any, n: int, k: int) -> np.ndarray:

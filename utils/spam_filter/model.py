@@ -1,0 +1,135 @@
+"""The spam filter's model: text pipeline, candidate settings and tracked tuning on dev.
+
+Introduced in project/03_baseline_and_model.ipynb. The model is a scikit-learn ``Pipeline``
+that owns all of its pre-processing, so the file that is served (project/05_deployment.ipynb)
+is the whole thing: :func:`utils.pipeline.normalise_comments`, TF-IDF features of words or of
+character n-grams, and a logistic regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from utils._validation import as_1d, check_same_length
+from utils.error_analysis.skewed import binary_report
+from utils.pipeline import normalise_comments
+from utils.tracking import ExperimentTracker, fingerprint_data, source_hash
+
+__all__ = [
+    "CLASS_NAMES",
+    "PARAM_GRID",
+    "TuneResult",
+    "evaluate",
+    "make_model",
+    "tune",
+]
+
+#: Names of the model's two outputs, in order (label 0, label 1).
+CLASS_NAMES: tuple[str, str] = ("not spam", "spam")
+
+#: The settings tried when tuning: regularisation strength and what a feature is.
+PARAM_GRID: tuple[dict[str, Any], ...] = tuple(
+    {"analyzer": analyzer, "C": C} for analyzer in ("word", "char_wb") for C in (1.0, 10.0, 100.0)
+)
+
+
+def make_model(*, analyzer: Literal["word", "char_wb"] = "word", C: float = 10.0) -> Pipeline:
+    """A fresh, unfitted spam filter: normalise, TF-IDF, logistic regression.
+
+    Introduced in project/03_baseline_and_model.ipynb.
+
+    Args:
+        analyzer: ``"word"`` for words and word pairs, ``"char_wb"`` for character n-grams of
+            2 to 5 characters inside word boundaries, which also catch misspellings ("subscribe",
+            "subscrib", "sub") and run-together spam ("checkoutmychannel").
+        C: inverse regularisation strength of the logistic regression.
+    """
+    if analyzer not in ("word", "char_wb"):
+        raise ValueError(f"analyzer must be 'word' or 'char_wb', got {analyzer!r}")
+    if not isinstance(C, (int, float)) or isinstance(C, bool) or not np.isfinite(C) or C <= 0:
+        raise ValueError(f"C must be a positive number, got {C!r}")
+    ngrams = (1, 2) if analyzer == "word" else (2, 5)
+    return Pipeline([
+        ("normalise", FunctionTransformer(normalise_comments)),
+        ("tfidf", TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True)),
+        ("classify", LogisticRegression(C=float(C), max_iter=5000)),
+    ])
+
+
+def evaluate(model: Any, texts: Any, labels: Any) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 (spam is the positive class) on labelled comments.
+
+    Introduced in project/03_baseline_and_model.ipynb.
+    """
+    y = as_1d(labels, "labels")
+    x = as_1d(texts, "texts")
+    check_same_length(texts=x, labels=y)
+    report = binary_report(y, model.predict(x), threshold=None)
+    return {"accuracy": report.accuracy, "precision": report.precision,
+            "recall": report.recall, "f1": report.f1}
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` returns.
+
+    Attributes:
+        model: the best candidate, fitted on the training comments.
+        params: its settings.
+        table: one row per candidate, in the order tried: its settings and dev metrics.
+    """
+
+    model: Pipeline
+    params: Mapping[str, Any]
+    table: pd.DataFrame
+
+
+def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *,
+         grid: Iterable[Mapping[str, Any]] = PARAM_GRID, metric: str = "f1",
+         tracker: ExperimentTracker | None = None, run_prefix: str = "model",
+         extra_params: Mapping[str, Any] | None = None) -> TuneResult:
+    """Fit one model per setting of ``grid``, score each on dev, return the best.
+
+    Introduced in project/03_baseline_and_model.ipynb. Ties go to the setting tried first, so
+    the result is the same on every run. With a ``tracker`` every candidate is logged as a run
+    (named ``run_prefix`` plus its settings) with the training data's fingerprint and the
+    source hash of :func:`make_model`, so two runs that differ in data or code can be told apart.
+    ``extra_params`` are logged with every run (for example which labels were used).
+    """
+    grid = list(grid)
+    if not grid:
+        raise ValueError("grid is empty")
+    metrics = ("accuracy", "precision", "recall", "f1")
+    if metric not in metrics:
+        raise ValueError(f"metric must be one of {metrics}, got {metric!r}")
+    x_train, y_train = as_1d(train_texts, "train_texts"), as_1d(train_labels, "train_labels")
+    check_same_length(train_texts=x_train, train_labels=y_train)
+    if len(np.unique(y_train)) < 2:
+        raise ValueError("train_labels hold a single class; a classifier needs both")
+    fingerprint = fingerprint_data(pd.DataFrame({"text": x_train, "label": y_train}))
+    code = source_hash(make_model)
+    rows, models = [], []
+    for params in grid:
+        model = make_model(**params).fit(x_train, y_train)
+        scores = evaluate(model, dev_texts, dev_labels)
+        if tracker is not None:
+            name = run_prefix + ": " + ", ".join(f"{k}={v}" for k, v in params.items())
+            tracker.log_run(name=name, params={**(extra_params or {}), **params},
+                            metrics={f"dev_{k}": v for k, v in scores.items()},
+                            data_fingerprint=fingerprint, code_version=code)
+        rows.append({**params, **{f"dev_{k}": v for k, v in scores.items()}})
+        models.append(model)
+    table = pd.DataFrame(rows)
+    best = int(np.argmax(table[f"dev_{metric}"].to_numpy()))
+    return TuneResult(model=models[best], params=dict(grid[best]), table=table)
+
+

@@ -10,7 +10,9 @@ many times, and a copy in the training set and another in the test set would fla
 score) and the rest is split 60/20/20 into train, dev and test, stratified by video. The test
 and dev splits are hand-checked: every one of their comments was labelled again by two
 annotators, and its gold label is the majority of those two and the published one
-(:func:`gold_labels`). The training comments are labelled by rules (:mod:`.rules`).
+(:func:`gold_labels`). The training comments are labelled by rules (:mod:`.rules`); the ones the
+rules cannot label were labelled by hand the same way for version 2 of the filter
+(project/04_error_analysis.ipynb).
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def development_splits(development: pd.DataFrame, *, seed: int = SPLIT_SEED
 
 
 def load_annotations() -> pd.DataFrame:
-    """The gold set's labels in long form: one row per (comment, annotator).
+    """The hand labels in long form: one row per (comment, annotator).
 
     Introduced in project/02_data.ipynb. Columns ``COMMENT_ID``, ``annotator`` (``"A"`` or
     ``"B"``) and ``label`` (1 spam, 0 not spam). The file ships with :mod:`utils` and holds
@@ -120,8 +122,8 @@ def load_annotations() -> pd.DataFrame:
 def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
     """Each hand-checked comment's three labels and its gold label, the majority of the three.
 
-    Introduced in project/02_data.ipynb. ``comments`` is the dev or the test split (or part of
-    them). Returns one row per comment, indexed like ``comments``, with columns ``A``, ``B``,
+    Introduced in project/02_data.ipynb. ``comments`` is the dev or the test split, or training
+    comments the rules could not label (see :mod:`utils.spam_filter.versions`). Returns one row per comment, indexed like ``comments``, with columns ``A``, ``B``,
     ``published`` (the data set's ``CLASS``) and ``gold``. Raises if a comment has no
     annotation: the file and the split must describe the same comments.
     """
@@ -132,7 +134,8 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
     missing = ids[~ids.isin(wide.index)]
     if len(missing):
         raise ValueError(f"{len(missing)} of the {len(ids)} comments have no gold annotation "
-                         f"(the first is {missing.iloc[0]!r}); only dev and test were hand-checked")
+                         f"(the first is {missing.iloc[0]!r}); only dev, test and the training "
+                         "comments the rules abstain on were labelled by hand")
     out = wide.loc[ids.to_numpy(), ["A", "B"]].set_axis(comments.index)
     out.columns.name = None
     out["published"] = comments["CLASS"].to_numpy()

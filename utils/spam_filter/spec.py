@@ -18,6 +18,7 @@ TARGETS: MappingProxyType[str, Any] = MappingProxyType({
     # ML, on the hand-checked gold labels
     "min_recall": 0.90,  # share of spam the filter catches
     "max_fpr": 0.05,  # share of legitimate comments it wrongly flags
+    "review_capacity": 0.05,  # share of comments moderators can check: the filter's review band
     "max_slice_gap": 0.05,  # audit: no tag's accuracy more than this below the overall one
     "min_slice_support": 30,  # audit: tags with fewer gold comments are reported, not judged
     # software, measured at the server

@@ -606,3 +606,21 @@ def test_cli_refuses_an_input_shape_for_text(pipeline, tmp_path) -> None:
                        cwd=tmp_path, capture_output=True, text=True, timeout=60,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 2 and "input_shape does not apply to input_type='text'" in r.stderr
+
+
+def test_client_predict_proba_makes_a_server_a_model_for_the_patterns(app, pipeline) -> None:
+    from utils.deployment.patterns import ShadowDeployment
+
+    server = serve_in_background(app)
+    try:
+        with ModelClient(server.url, timeout=5) as c:
+            p = c.predict_proba(QUERIES)
+            np.testing.assert_allclose(p, pipeline.predict_proba(QUERIES), atol=1e-12)
+            assert c.predict_proba(QUERIES[0]).shape == (1, 2)
+            shadow = ShadowDeployment(primary=pipeline, shadow=c)
+            np.testing.assert_allclose(shadow.predict_proba(QUERIES), pipeline.predict_proba(QUERIES))
+            assert shadow.comparison().loc["agreement", "value"] == 1.0
+            with pytest.raises(ServingError, match="422"):
+                c.predict_proba([""])
+    finally:
+        server.stop()

@@ -205,3 +205,41 @@ def test_tune_refuses_one_class_and_an_empty_grid() -> None:
         model.tune(["a", "b"], [1, 1], ["a"], [1])
     with pytest.raises(ValueError, match="grid is empty"):
         model.tune(["a", "b"], [1, 0], ["a"], [1], grid=[])
+
+
+def test_human_level_scores_each_labeller_against_the_other_two() -> None:
+    gold = pd.DataFrame({"A": [1, 1, 0, 0], "B": [1, 1, 0, 1], "published": [1, 0, 0, 1]},
+                        index=[3, 4, 5, 6])
+    gold["gold"] = (gold.sum(axis=1) >= 2).astype(int)
+    tags = pd.DataFrame({"first two": [True, True, False, False], "none": [False] * 4},
+                        index=gold.index)
+    hl = data.human_level(gold, tags)
+    assert list(hl.index) == ["all", "first two", "none"]
+    # A against B and published: item 4 (B=1, published=0) and item 6 (1, 1 vs A=0) ...
+    assert hl.loc["all", "A"] == pytest.approx(2 / 3)  # items 3, 5, 6 clear; A wrong on 6
+    assert hl.loc["first two", "published"] == pytest.approx(0.5)
+    assert hl.loc["all", "mean"] == pytest.approx(hl.loc["all", ["A", "B", "published"]].mean())
+    assert hl.loc["none", "support"] == 0 and np.isnan(hl.loc["none", "mean"])
+
+
+def test_human_level_needs_the_labeller_columns() -> None:
+    with pytest.raises(ValueError, match="labeller column"):
+        data.human_level(pd.DataFrame({"A": [1]}))
+
+
+def test_production_days_number_comments_in_arrival_order() -> None:
+    frame = pd.DataFrame({"CONTENT": list("abcdefg")}, index=[9, 3, 5, 1, 2, 8, 7])
+    days = data.production_days(frame, size=3)
+    assert days.tolist() == [1, 1, 1, 2, 2, 2, 3] and list(days.index) == list(frame.index)
+    with pytest.raises(ValueError, match="size must be a positive int"):
+        data.production_days(frame, size=0)
+
+
+def test_review_threshold_withholds_the_share_asked_for() -> None:
+    texts, labels = SPAMMY + HAMMY, [1] * 5 + [0] * 5
+    fitted = model.make_model(C=1.0).fit(texts, labels)
+    threshold = model.review_threshold(fitted, texts, 0.3)
+    confidence = fitted.predict_proba(texts).max(axis=1)
+    assert np.mean(confidence < threshold) <= 0.3 < np.mean(confidence <= threshold) + 0.1
+    with pytest.raises(ValueError, match="share must be a number in"):
+        model.review_threshold(fitted, texts, 1.0)

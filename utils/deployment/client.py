@@ -101,6 +101,7 @@ class ModelClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = float(timeout)
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+        self._class_names: list[str] | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -158,6 +159,20 @@ class ModelClient:
         params = {} if min_confidence is None else {"min_confidence": min_confidence}
         return self._call("POST", "/predict", json={"inputs": _json_inputs(inputs)},
                           params=params)
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """POST a batch to ``/predict`` and return its ``(n, k)`` class probabilities.
+
+        Columns follow the server's ``class_names`` (read once from ``/metadata``). With this
+        method a client is a *model* for :mod:`utils.deployment.patterns`, so a
+        ``ShadowDeployment`` or a ``CanaryRollout`` can route requests to real servers.
+        Introduced in project/05_deployment.ipynb.
+        """
+        if self._class_names is None:
+            self._class_names = [str(c) for c in self.metadata()["class_names"]]
+        answer = self.predict(inputs)
+        return np.array([[p["probabilities"][c] for c in self._class_names]
+                         for p in answer["predictions"]], dtype=np.float64)
 
     def predict_image(self, image: Any, *, content_type: str = "image/png",
                       min_confidence: float | None = None) -> dict[str, Any]:

@@ -40,7 +40,9 @@ __all__ = [
     "deduplicate",
     "development_splits",
     "gold_labels",
+    "human_level",
     "load_annotations",
+    "production_days",
     "project_data",
     "split_by_video",
 ]
@@ -57,6 +59,8 @@ SPLIT_SEED = 0
 ANNOTATORS: tuple[str, ...] = ("A", "B", "published")
 
 _ANNOTATIONS = "gold_annotations.csv"
+#: Comments per simulated day of production traffic (project/05 and project/06).
+DAY_SIZE = 100
 #: The moment the book's lineage records are stamped with, so that stored outputs never change.
 BOOK_CLOCK_TIME = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
@@ -141,6 +145,56 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
     out["published"] = comments["CLASS"].to_numpy()
     out["gold"] = (out[["A", "B", "published"]].sum(axis=1) >= 2).astype(np.int64)
     return out
+
+
+def human_level(gold: pd.DataFrame, tags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each labeller's agreement with the majority of the other two, overall and by tag.
+
+    Introduced in project/03_baseline_and_model.ipynb (human-level performance) and used by the
+    prioritisation table of project/04_error_analysis.ipynb. ``gold`` comes from
+    :func:`gold_labels`; ``tags`` is an optional boolean DataFrame on the same index (from
+    :func:`utils.spam_filter.features.comment_tags`). Returns one row per group (``all``, then
+    each tag) with a column per labeller (``A``, ``B``, ``published``), ``mean`` (the
+    human-level performance used by the project: the average labeller against the rest) and
+    ``support``. Comments on which the other two labellers disagree are skipped for that
+    labeller, as :func:`utils.labeling.agreement.agreement_report` does.
+    """
+    from utils.labeling.agreement import agreement_report
+
+    missing = [c for c in ANNOTATORS if c not in gold.columns]
+    if missing:
+        raise ValueError(f"gold lacks the labeller column(s) {missing}; build it with gold_labels")
+    groups: dict[str, pd.Series] = {"all": pd.Series(True, index=gold.index)}
+    if tags is not None:
+        if not tags.index.equals(gold.index):
+            raise ValueError("tags must have the same index as gold")
+        groups |= {str(c): tags[c].astype(bool) for c in tags.columns}
+    long = gold[list(ANNOTATORS)].rename_axis("item").reset_index().melt(
+        id_vars="item", var_name="labeller", value_name="label")
+    rows = {}
+    for name, mask in groups.items():
+        items = gold.index[mask.to_numpy()]
+        if len(items) == 0:
+            rows[name] = dict.fromkeys((*ANNOTATORS, "mean"), np.nan) | {"support": 0}
+            continue
+        report = agreement_report(long[long["item"].isin(items)], item="item",
+                                  annotator="labeller", label="label")
+        per = report.annotators["agreement_with_others"].reindex(list(ANNOTATORS))
+        rows[name] = per.to_dict() | {"mean": float(per.mean()), "support": len(items)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "group"
+    return out.astype({"support": np.int64})
+
+
+def production_days(production: pd.DataFrame, *, size: int = DAY_SIZE) -> pd.Series:
+    """Number the production comments by simulated day: the first ``size`` are day 1, and so on.
+
+    Introduced in project/05_deployment.ipynb. ``production`` must be in arrival order (as
+    :func:`project_data` returns it). Returns a Series named ``day``, indexed like it.
+    """
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    return pd.Series(np.arange(len(production)) // size + 1, index=production.index, name="day")
 
 
 @dataclass(frozen=True)

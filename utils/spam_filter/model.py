@@ -30,6 +30,7 @@ __all__ = [
     "TuneResult",
     "evaluate",
     "make_model",
+    "review_threshold",
     "tune",
 ]
 
@@ -133,3 +134,18 @@ def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *
     return TuneResult(model=models[best], params=dict(grid[best]), table=table)
 
 
+
+
+def review_threshold(model: Any, texts: Any, share: float) -> float:
+    """The confidence below which ``share`` of ``texts`` fall: the lower edge of the review band.
+
+    Introduced in project/04_error_analysis.ipynb. A prediction whose confidence (its top
+    probability) is below the threshold is not acted on but sent to a moderator; served with
+    ``min_confidence=threshold``, the server withholds exactly those. Choose it on dev, with
+    ``share`` the moderators' capacity, never on the test set.
+    """
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share < 1:
+        raise ValueError(f"share must be a number in (0, 1), got {share!r}")
+    x = as_1d(texts, "texts")
+    confidence = np.asarray(model.predict_proba(x), dtype=np.float64).max(axis=1)
+    return float(np.quantile(confidence, share))

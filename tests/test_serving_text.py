@@ -624,3 +624,18 @@ def test_client_predict_proba_makes_a_server_a_model_for_the_patterns(app, pipel
                 c.predict_proba([""])
     finally:
         server.stop()
+
+
+def test_load_model_replays_a_saved_pipeline_before_serving(pipeline, tmp_path) -> None:
+    from utils.pipeline import ReplayMismatchError, save_pipeline
+
+    path = tmp_path / "filter.joblib"
+    save_pipeline(pipeline, path, probe=QUERIES[:4])
+    predictor = load_model(path, input_type="text")
+    np.testing.assert_array_equal(predictor.predict_proba(np.array(QUERIES, dtype=object)),
+                                  pipeline.predict_proba(QUERIES))
+    saved = joblib.load(path)
+    saved["output_hash"] = "0" * 64  # as if the pre-processing had changed since saving
+    joblib.dump(saved, path)
+    with pytest.raises(ReplayMismatchError, match="does not reproduce"):
+        load_model(path, input_type="text")

@@ -29,7 +29,14 @@ import pandas as pd
 from utils._validation import as_1d
 from utils.lineage import content_hash
 
-__all__ = ["ReplayMismatchError", "load_pipeline", "normalise_comments", "save_pipeline"]
+__all__ = [
+    "ReplayMismatchError",
+    "is_saved_pipeline",
+    "load_pipeline",
+    "normalise_comments",
+    "replay",
+    "save_pipeline",
+]
 
 _FORMAT = "utils.pipeline/1"
 _URL = r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\s?\.\s?(?:com|net|org|ly|info|co|us)\b\S*"
@@ -124,11 +131,31 @@ def load_pipeline(path: str | PathLike[str], *, atol: float = 0.0) -> Any:
             example because a library upgrade changed the pre-processing.
         ValueError: the file was not written by :func:`save_pipeline`.
     """
+    saved = joblib.load(Path(path))
+    if not is_saved_pipeline(saved):
+        raise ValueError(f"{Path(path).name} was not written by utils.pipeline.save_pipeline")
+    return replay(saved, name=Path(path).name, atol=atol)
+
+
+def is_saved_pipeline(obj: Any) -> bool:
+    """True when ``obj`` is what :func:`save_pipeline` writes (a loaded file's content).
+
+    Introduced for the serving code (:func:`utils.deployment.serving.load_model`), which
+    accepts such files and replays them before serving.
+    """
+    return isinstance(obj, dict) and obj.get("format") == _FORMAT
+
+
+def replay(saved: Any, *, name: str = "pipeline", atol: float = 0.0) -> Any:
+    """Check a loaded :func:`save_pipeline` record against its probe set; return its model.
+
+    :func:`load_pipeline` reads a file and calls this; ``name`` only labels error messages.
+    Raises :class:`ReplayMismatchError` as described there.
+    """
     if not isinstance(atol, (int, float)) or not np.isfinite(atol) or atol < 0:
         raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
-    saved = joblib.load(Path(path))
-    if not isinstance(saved, dict) or saved.get("format") != _FORMAT:
-        raise ValueError(f"{Path(path).name} was not written by utils.pipeline.save_pipeline")
+    if not is_saved_pipeline(saved):
+        raise ValueError(f"{name} is not a record written by utils.pipeline.save_pipeline")
     model = saved["model"]
     outputs = _outputs(model, saved["probe"])
     stored = saved["outputs"]
@@ -144,7 +171,7 @@ def load_pipeline(path: str | PathLike[str], *, atol: float = 0.0) -> Any:
         else:
             detail = f"shape {outputs.shape} instead of {stored.shape}"
         raise ReplayMismatchError(
-            f"{Path(path).name}: the reloaded pipeline does not reproduce its saved outputs "
+            f"{name}: the reloaded pipeline does not reproduce its saved outputs "
             f"on the probe set ({detail}); check library versions and pre-processing code"
         )
     return model

@@ -258,6 +258,9 @@ def load_model(path: str | os.PathLike[str], *,
 
     ``input_type="text"`` loads a text pipeline (a ``.joblib`` or ``.pkl`` file) whose
     ``predict_proba`` takes strings; a ``.keras`` file is then refused with a TypeError.
+    A file written by :func:`utils.pipeline.save_pipeline` is replayed on its probe set first,
+    and refused with :class:`utils.pipeline.ReplayMismatchError` if its outputs changed, so a
+    server never starts with a pipeline that no longer computes what it was saved with.
 
     Introduced in labs/w1_deploy_a_model.ipynb; ``input_type`` in the final project
     (project/05_deployment.ipynb).
@@ -277,7 +280,12 @@ def load_model(path: str | os.PathLike[str], *,
     if suffix in (".joblib", ".pkl"):
         import joblib
 
-        return as_predictor(joblib.load(p), input_type=input_type)
+        obj = joblib.load(p)
+        from utils.pipeline import is_saved_pipeline, replay
+
+        if is_saved_pipeline(obj):  # written by utils.pipeline.save_pipeline: check it first
+            obj = replay(obj, name=p.name)
+        return as_predictor(obj, input_type=input_type)
     if suffix in (".h5", ".hdf5"):
         raise ValueError(f"path {p.name!r}: legacy HDF5 files are not served; re-save as .keras")
     raise ValueError(f"path {p.name!r}: expected a .keras, .joblib or .pkl file")

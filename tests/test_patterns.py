@@ -327,3 +327,28 @@ def test_simulate_traffic_validation():
         simulate_traffic(CanaryRollout(), "abc")
     with pytest.raises(TypeError, match="route"):
         simulate_traffic(object(), ["a"])  # type: ignore[arg-type]
+
+
+def test_shadow_outputs_line_up_with_the_requests_and_mark_missing_rows() -> None:
+    class Fails:
+        def predict_proba(self, X):
+            raise RuntimeError("down")
+
+    class Const:
+        def __init__(self, p):
+            self.p = p
+
+        def predict_proba(self, X):
+            return np.tile(self.p, (len(X), 1))
+
+    shadow = ShadowDeployment(primary=Const([0.2, 0.8]), shadow=Const([0.6, 0.4]), sample_rate=1.0)
+    with pytest.raises(ValueError, match="no request"):
+        shadow.outputs()
+    shadow.predict_proba(np.zeros((2, 1)))
+    shadow.predict_proba(np.zeros((1, 1)))
+    primary, other = shadow.outputs()
+    assert primary.shape == other.shape == (3, 2)
+    np.testing.assert_allclose(other, [[0.6, 0.4]] * 3)
+    broken = ShadowDeployment(primary=Const([0.2, 0.8]), shadow=Fails())
+    broken.predict_proba(np.zeros((2, 1)))
+    assert np.isnan(broken.outputs()[1]).all() and not np.isnan(broken.outputs()[0]).any()

@@ -316,6 +316,21 @@ class ShadowDeployment:
         return pd.DataFrame(rows, columns=["request", "n_rows", "status", "primary_ms",
                                            "shadow_ms", "error", "agreement"])
 
+    def outputs(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Every logged row's probabilities: ``(primary, shadow)``, each ``(n_rows, k)``.
+
+        Rows follow the requests in order. A row the shadow did not answer (not sampled,
+        failed or too slow) is NaN in ``shadow``, so the two arrays always line up with the
+        requests. Introduced in project/05_deployment.ipynb, where moderators review the rows
+        on which the two models disagree.
+        """
+        if not self._log:
+            raise ValueError("no request has been logged yet")
+        primary = np.concatenate([r["primary"] for r in self._log])
+        shadow = np.concatenate([r["shadow"] if r["shadow"] is not None
+                                 else np.full_like(r["primary"], np.nan) for r in self._log])
+        return primary, shadow
+
     def comparison(self) -> pd.DataFrame:
         """A one-column table comparing the arms on the requests both answered.
 

@@ -243,3 +243,20 @@ def test_review_threshold_withholds_the_share_asked_for() -> None:
     assert np.mean(confidence < threshold) <= 0.3 < np.mean(confidence <= threshold) + 0.1
     with pytest.raises(ValueError, match="share must be a number in"):
         model.review_threshold(fitted, texts, 1.0)
+
+
+def test_training_sets_reach_the_source_in_the_lineage(project: data.ProjectData) -> None:
+    from utils.spam_filter import versions
+
+    fresh = data.project_data()
+    ids = versions.record_training_sets(fresh)
+    assert set(ids) == set(versions.VERSIONS)
+    for version, artefact in ids.items():
+        names = fresh.lineage.ancestry(artefact)["name"].tolist()
+        assert names[0] == "YouTube Spam Collection, 5 CSV files" and "split: train" in names
+        assert len(versions.training_set(fresh, version)) > 0
+    v1, v2 = (versions.training_set(fresh, v) for v in ("v1", "v2"))
+    assert set(v1.index) < set(v2.index) == set(fresh.train.index)
+    assert set(v2["label_source"]) == {"rules", "hand"} and set(v2["label"]) == {0, 1}
+    with pytest.raises(ValueError, match="version must be one of"):
+        versions.training_set(fresh, "v9")  # type: ignore[arg-type]

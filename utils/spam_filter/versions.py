@@ -19,12 +19,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from utils.spam_filter.data import ProjectData, gold_labels
+from utils.lineage import LineageLog
+from utils.spam_filter.data import ProjectData, gold_labels, load_annotations
 from utils.spam_filter.model import TuneResult, tune
 from utils.spam_filter.rules import weak_labels
 from utils.tracking import ExperimentTracker
 
-__all__ = ["VERSIONS", "Version", "train", "training_set"]
+__all__ = ["VERSIONS", "Version", "record_training_sets", "train", "training_set"]
 
 Version = Literal["v1", "v2"]
 #: The versions this module can build, oldest first.
@@ -63,3 +64,20 @@ def train(data: ProjectData, version: Version, *, tracker: ExperimentTracker | N
     return tune(frame["CONTENT"], frame["label"], data.dev["CONTENT"], dev_gold,
                 tracker=tracker, run_prefix=version,
                 extra_params={"version": version, "n_train": len(frame)})
+
+
+def record_training_sets(data: ProjectData, log: LineageLog | None = None) -> dict[str, str]:
+    """Record every version's training set in the lineage log; return ``{version: id}``.
+
+    Introduced in project/04_error_analysis.ipynb; the later pages call it before recording
+    models, so that a model's ancestry reaches back through its training set to the raw data.
+    ``log`` defaults to ``data.lineage``.
+    """
+    log = data.lineage if log is None else log
+    ids = {"v1": log.record("training set v1: rule labels where the rules vote",
+                            inputs=[data.train], output=training_set(data, "v1"),
+                            params={"labels": "majority vote of the rules"})}
+    ids["v2"] = log.record("training set v2: rule labels, hand labels where the rules abstain",
+                           inputs=[data.train, load_annotations()], output=training_set(data, "v2"),
+                           params={"labels": "rules; by hand (A, B, published: majority)"})
+    return ids

@@ -1,7 +1,7 @@
 """The final project: a YouTube comment spam filter taken through every stage of the lifecycle.
 
 Introduced in project/index.md. The notebooks of ``project/`` call the general helpers of
-:mod:`utils` for every step; what is specific to this one problem lives here, so that every
+``utils`` for every step; what is specific to this one problem lives here, so that every
 page of the project (and the closing summary) uses the same data, rules, tags and model.
 
 - :mod:`utils.spam_filter.data`: development and production videos, splits, the gold labels.

@@ -55,7 +55,7 @@ PRODUCTION_VIDEOS: tuple[str, ...] = ("Youtube01-Psy", "Youtube02-KatyPerry")
 SPLIT_SIZES: tuple[float, float, float] = (0.6, 0.2, 0.2)
 #: Seed of the development split (and so of which comments form the gold set).
 SPLIT_SEED = 0
-#: Who labelled the gold set: two annotation passes made for the book, and the data set's own label.
+#: Who labelled the gold set, in order (two annotation passes made for the book, then the data set's own label).
 ANNOTATORS: tuple[str, ...] = ("A", "B", "published")
 
 _ANNOTATIONS = "gold_annotations.csv"
@@ -109,7 +109,7 @@ def load_annotations() -> pd.DataFrame:
     """The hand labels in long form: one row per (comment, annotator).
 
     Introduced in project/02_data.ipynb. Columns ``COMMENT_ID``, ``annotator`` (``"A"`` or
-    ``"B"``) and ``label`` (1 spam, 0 not spam). The file ships with :mod:`utils` and holds
+    ``"B"``) and ``label`` (1 spam, 0 not spam). The file ships with ``utils`` and holds
     comment ids and labels only, never the comments' text.
     """
     with resources.files("utils.spam_filter").joinpath(_ANNOTATIONS).open("r") as fh:

@@ -105,7 +105,7 @@ def comment_tags(comments: pd.DataFrame) -> pd.DataFrame:
     Introduced in project/04_error_analysis.ipynb. ``comments`` needs ``CONTENT`` and
     ``VIDEO`` columns. Tags: one per video (``video: LMFAO``), ``short (< 30 chars)``,
     ``long (> 150 chars)``, ``contains a link``, ``no link`` and ``not English``. Pass the
-    result to :func:`utils.error_analysis.metrics_by_slice` as ``slices``.
+    result to :func:`utils.error_analysis.slices.metrics_by_slice` as ``slices``.
     """
     for col in ("CONTENT", "VIDEO"):
         if col not in comments.columns:

@@ -37,7 +37,7 @@ __all__ = [
 #: Names of the model's two outputs, in order (label 0, label 1).
 CLASS_NAMES: tuple[str, str] = ("not spam", "spam")
 
-#: The settings tried when tuning: regularisation strength and what a feature is.
+#: The settings tried when tuning (what a feature is, and the regularisation strength).
 PARAM_GRID: tuple[dict[str, Any], ...] = tuple(
     {"analyzer": analyzer, "C": C} for analyzer in ("word", "char_wb") for C in (1.0, 10.0, 100.0)
 )

@@ -4,7 +4,7 @@ Introduced in project/02_data.ipynb. The project labels its training comments wi
 than by hand (the technique of labs/w3_data_labeling.ipynb) and checks the rules against the
 hand-labelled gold set. Each rule looks at the comment's normalised text
 (:func:`utils.pipeline.normalise_comments`: lower case, web addresses replaced by
-``urltoken``) and votes :data:`SPAM`, :data:`NOT_SPAM` or abstains.
+``urltoken``) and votes ``SPAM`` (1), ``NOT_SPAM`` (0) or abstains.
 
 The rules were written by reading training comments only; none was tuned on dev or test.
 """
@@ -19,7 +19,10 @@ from utils.pipeline import normalise_comments
 
 __all__ = ["NOT_SPAM", "RULES", "SPAM", "keyword_rule", "labeling_functions", "weak_labels"]
 
-SPAM, NOT_SPAM = 1, 0
+#: The label of spam.
+SPAM = 1
+#: The label of a legitimate comment.
+NOT_SPAM = 0
 
 #: (name, regular expression on the normalised text, label) of every rule, in order.
 RULES: tuple[tuple[str, str, int], ...] = (
@@ -60,7 +63,7 @@ def _short(frame: pd.DataFrame) -> np.ndarray:
 def labeling_functions() -> list[LabelingFunction]:
     """Every rule of :data:`RULES` as a labeling function, plus a short-comment rule.
 
-    Introduced in project/02_data.ipynb. Pass the list to :func:`utils.labeling.apply_lfs`.
+    Introduced in project/02_data.ipynb. Pass the list to :func:`utils.labeling.lf.apply_lfs`.
     """
     return [keyword_rule(*r) for r in RULES] + [_short]
 

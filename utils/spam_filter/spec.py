@@ -26,7 +26,7 @@ TARGETS: Mapping[str, Any] = MappingProxyType({
     "max_p99_ms": 100.0,  # 99th percentile latency of one request
     "max_error_rate": 0.01,  # share of requests answered with a 5xx status
     # deployment and monitoring
-    "canary_flag_rate_tolerance": 0.25,  # canary may flag at most 25 % (relative) more than stable
+    "canary_tolerance": 0.25,  # a canary metric more than 25 % (relative) worse than stable: hold
     "drift_share_alert": 0.5,  # alert when half of the watched inputs drift ...
     "alert_windows": 2,  # ... for this many windows in a row
 })

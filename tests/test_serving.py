@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+from _serving_checks import assert_withholds_exactly
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +29,6 @@ from utils.deployment.serving import (
     as_predictor,
     create_app,
     decode_image,
-    free_port,
     load_model,
     serve_in_background,
     validate_inputs,
@@ -158,13 +157,7 @@ def test_min_confidence_withholds_exactly_the_unsure(client, sk_model, digits) -
     conf = _expected(sk_model, X[:50]).max(axis=1)
     threshold = float(np.quantile(conf, 0.3))
     body = client.post(f"/predict?min_confidence={threshold}", json={"inputs": X[:50].tolist()}).json()
-    held = np.array([p["withheld"] for p in body["predictions"]])
-    np.testing.assert_array_equal(held, conf < threshold)
-    assert body["n_withheld"] == int((conf < threshold).sum()) > 0
-    first = body["predictions"][int(np.argmax(held))]
-    assert first["label"] is None and first["class_index"] is None
-    assert "below min_confidence" in first["reason"]
-    assert "withheld" in body["notes"][0]
+    assert_withholds_exactly(body, conf, threshold)
 
 
 def test_image_upload_matches_json(client, sk_model, digits) -> None:
@@ -526,38 +519,14 @@ def test_client_timeout_is_reported() -> None:
             c.health()
 
 
-def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def test_cli_serves_and_answers(sk_model, tmp_path) -> None:
+def test_cli_serves_and_answers(sk_model, tmp_path, serve_cli) -> None:
     joblib.dump(sk_model, tmp_path / "digits.joblib")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "utils.deployment", "serve", str(tmp_path / "digits.joblib"),
-         "--port", str(port), "--log-level", "warning", "--model-version", "cli"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/health", proc)
-        with ModelClient(f"http://127.0.0.1:{port}") as c:
-            assert c.metadata()["model_name"] == "digits"
-            out = c.predict(np.zeros(64))
-            assert out["model_version"] == "cli"
-            assert out["predictions"][0]["label"] == str(int(sk_model.predict(np.zeros((1, 64)))[0]))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    url = serve_cli(tmp_path / "digits.joblib", "--model-version", "cli")
+    with ModelClient(url) as c:
+        assert c.metadata()["model_name"] == "digits"
+        out = c.predict(np.zeros(64))
+        assert out["model_version"] == "cli"
+        assert out["predictions"][0]["label"] == str(int(sk_model.predict(np.zeros((1, 64)))[0]))
 
 
 def test_cli_reports_a_missing_model(tmp_path) -> None:

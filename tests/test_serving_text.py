@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from _serving_checks import assert_withholds_exactly
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +36,6 @@ from utils.deployment.serving import (
     SklearnPredictor,
     as_predictor,
     create_app,
-    free_port,
     load_model,
     serve_in_background,
     validate_texts,
@@ -165,14 +164,7 @@ def test_min_confidence_withholds_exactly_the_unsure(client, pipeline) -> None:
     conf = _expected(pipeline, QUERIES).max(axis=1)
     threshold = float(np.median(conf))
     r = client.post("/predict", params={"min_confidence": threshold}, json={"inputs": QUERIES})
-    body = r.json()
-    held = np.array([p["withheld"] for p in body["predictions"]])
-    np.testing.assert_array_equal(held, conf < threshold)
-    assert body["n_withheld"] == int((conf < threshold).sum()) > 0
-    first = body["predictions"][int(np.argmax(held))]
-    assert first["label"] is None and first["class_index"] is None
-    assert "below min_confidence" in first["reason"]
-    assert "withheld" in body["notes"][0]
+    assert_withholds_exactly(r.json(), conf, threshold)
     everything = client.post("/predict?min_confidence=1", json={"inputs": "hello"}).json()
     assert everything["n_withheld"] == 1
 
@@ -564,39 +556,17 @@ def test_cli_parser_rejects_an_unknown_input_type(capsys) -> None:
     assert "invalid choice: 'words'" in capsys.readouterr().err
 
 
-def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def test_cli_serves_a_text_pipeline(pipeline, tmp_path) -> None:
+def test_cli_serves_a_text_pipeline(pipeline, tmp_path, serve_cli) -> None:
     joblib.dump(pipeline, tmp_path / "spam.joblib")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "utils.deployment", "serve", str(tmp_path / "spam.joblib"),
-         "--port", str(port), "--log-level", "warning", "--input-type", "text",
-         "--max-text-chars", "100", "--class-names", "not spam,spam"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/health", proc)
-        with ModelClient(f"http://127.0.0.1:{port}") as c:
-            meta = c.metadata()
-            assert meta["model_name"] == "spam" and meta["max_text_chars"] == 100
-            out = c.predict([SPAM[0], HAM[0]])
-            assert [p["label"] for p in out["predictions"]] == ["spam", "not spam"]
-            with pytest.raises(ServingError, match="at most 100 are accepted"):
-                c.predict("z" * 101)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    url = serve_cli(tmp_path / "spam.joblib", "--input-type", "text", "--max-text-chars", "100",
+                    "--class-names", "not spam,spam")
+    with ModelClient(url) as c:
+        meta = c.metadata()
+        assert meta["model_name"] == "spam" and meta["max_text_chars"] == 100
+        out = c.predict([SPAM[0], HAM[0]])
+        assert [p["label"] for p in out["predictions"]] == ["spam", "not spam"]
+        with pytest.raises(ServingError, match="at most 100 are accepted"):
+            c.predict("z" * 101)
 
 
 def test_cli_refuses_an_input_shape_for_text(pipeline, tmp_path) -> None:

@@ -260,3 +260,10 @@ def test_training_sets_reach_the_source_in_the_lineage(project: data.ProjectData
     assert set(v2["label_source"]) == {"rules", "hand"} and set(v2["label"]) == {0, 1}
     with pytest.raises(ValueError, match="version must be one of"):
         versions.training_set(fresh, "v9")  # type: ignore[arg-type]
+
+
+def test_decision_metrics_count_false_positives_among_legitimate_comments() -> None:
+    m = model.decision_metrics([0, 0, 0, 0, 1, 1], [1, 0, 0, 0, 1, 0])
+    assert m["fpr"] == pytest.approx(0.25) and m["recall"] == pytest.approx(0.5)
+    assert m["accuracy"] == pytest.approx(4 / 6) and m["precision"] == pytest.approx(0.5)
+    assert np.isnan(model.decision_metrics([1, 1], [1, 0])["fpr"])  # no legitimate comment

@@ -422,7 +422,10 @@ def test_concurrent_requests_are_merged_into_one_call_of_strings(pipeline) -> No
                                           for x in requests))
 
     try:
-        answers = asyncio.run(send_all())
+        # In a thread of its own: another test (the browser tests' Playwright) may have left an
+        # event loop running in this one, and asyncio.run refuses to start inside a loop.
+        with ThreadPoolExecutor(1) as pool:
+            answers = pool.submit(asyncio.run, send_all()).result(timeout=60)
     finally:
         app.state.batcher.stop()
     assert [len(b) for b in model.batches] == [6]  # one call: 1 + 3 + 1 + 1 texts

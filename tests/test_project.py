@@ -1,6 +1,6 @@
 """The final project's served model answers correctly over HTTP on loopback (project/05).
 
-The deployment page serves the filter with ``create_app``; these tests build the same versions
+The deployment page serves the filter with ``model.filter_app`` (``create_app``); these tests build the same versions
 with :mod:`utils.spam_filter`, package them the same way (``save_pipeline``, then ``load_model``,
 which replays the probe set) and check a real server on 127.0.0.1 against the in-process model.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from utils.deployment.client import ModelClient, ServingError
-from utils.deployment.serving import create_app, load_model, serve_in_background
+from utils.deployment.serving import load_model, serve_in_background
 from utils.pipeline import save_pipeline
 from utils.spam_filter import data, model, spec, versions
 
@@ -37,8 +37,7 @@ def served(request: pytest.FixtureRequest, project: data.ProjectData,
     trained = versions.train(project, version).model
     path = Path(tmp_path_factory.mktemp(version)) / f"spam-filter-{version}.joblib"
     save_pipeline(trained, path, probe=project.dev["CONTENT"].iloc[:20].tolist())
-    app = create_app(load_model(path, input_type="text"), input_type="text", model_name="spam-filter",
-                     model_version=version[1:], class_names=list(model.CLASS_NAMES))
+    app = model.filter_app(load_model(path, input_type="text"), version[1:])
     server = serve_in_background(app)
     assert server.host == "127.0.0.1"
     client = ModelClient(server.url, timeout=10)

@@ -267,3 +267,21 @@ def test_decision_metrics_count_false_positives_among_legitimate_comments() -> N
     assert m["fpr"] == pytest.approx(0.25) and m["recall"] == pytest.approx(0.5)
     assert m["accuracy"] == pytest.approx(4 / 6) and m["precision"] == pytest.approx(0.5)
     assert np.isnan(model.decision_metrics([1, 1], [1, 0])["fpr"])  # no legitimate comment
+
+
+def test_two_keywords_flags_links_and_check_out_only() -> None:
+    frame = pd.DataFrame({"CONTENT": ["visit kidsmedia . com", "Check out my covers", "checkout time",
+                                      "love it"]}, index=[4, 5, 6, 7])
+    flags = rules.two_keywords(frame)
+    assert flags.tolist() == [1, 1, 0, 0] and list(flags.index) == [4, 5, 6, 7]
+
+
+def test_filter_app_serves_text_with_the_filter_s_names() -> None:
+    from fastapi.testclient import TestClient
+
+    fitted = model.make_model(C=1.0).fit(SPAMMY + HAMMY, [1] * 5 + [0] * 5)
+    with TestClient(model.filter_app(fitted, "7")) as client:
+        meta = client.get("/metadata").json()
+        assert (meta["model_name"], meta["model_version"], meta["input_type"]) == ("spam-filter", "7", "text")
+        assert meta["class_names"] == list(model.CLASS_NAMES)
+        assert client.post("/predict", json={"inputs": SPAMMY[0]}).json()["predictions"][0]["label"] == "spam"

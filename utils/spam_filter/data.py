@@ -32,6 +32,8 @@ from utils.pipeline import normalise_comments
 
 __all__ = [
     "ANNOTATORS",
+    "BOOK_CLOCK_TIME",
+    "DAY_SIZE",
     "DEVELOPMENT_VIDEOS",
     "PRODUCTION_VIDEOS",
     "SPLIT_SEED",

@@ -30,6 +30,7 @@ __all__ = [
     "TuneResult",
     "decision_metrics",
     "evaluate",
+    "filter_app",
     "make_model",
     "review_threshold",
     "tune",
@@ -121,9 +122,9 @@ def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *
     grid = list(grid)
     if not grid:
         raise ValueError("grid is empty")
-    metrics = ("accuracy", "precision", "recall", "f1", "fpr")
-    if metric not in metrics[:4]:
-        raise ValueError(f"metric must be one of {metrics[:4]}, got {metric!r}")
+    higher_is_better = ("accuracy", "precision", "recall", "f1")
+    if metric not in higher_is_better:
+        raise ValueError(f"metric must be one of {higher_is_better}, got {metric!r}")
     x_train, y_train = as_1d(train_texts, "train_texts"), as_1d(train_labels, "train_labels")
     check_same_length(train_texts=x_train, train_labels=y_train)
     if len(np.unique(y_train)) < 2:
@@ -161,3 +162,17 @@ def review_threshold(model: Any, texts: Any, share: float) -> float:
     x = as_1d(texts, "texts")
     confidence = np.asarray(model.predict_proba(x), dtype=np.float64).max(axis=1)
     return float(np.quantile(confidence, share))
+
+
+def filter_app(predictor: Any, version: str, **options: Any) -> Any:
+    """The spam filter's FastAPI app: text input, :data:`CLASS_NAMES`, named ``spam-filter``.
+
+    Introduced in project/05_deployment.ipynb and used again in project/06_monitoring.ipynb.
+    ``predictor`` is a fitted pipeline or what :func:`utils.deployment.serving.load_model`
+    returns; ``options`` go to :func:`utils.deployment.serving.create_app` (for example
+    ``batch_wait_ms``). FastAPI is imported only when this is called.
+    """
+    from utils.deployment.serving import create_app
+
+    return create_app(predictor, input_type="text", model_name="spam-filter", model_version=version,
+                      class_names=list(CLASS_NAMES), **options)

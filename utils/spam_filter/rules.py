@@ -17,7 +17,9 @@ import pandas as pd
 from utils.labeling.lf import ABSTAIN, LabelingFunction, labeling_function
 from utils.pipeline import normalise_comments
 
-__all__ = ["NOT_SPAM", "RULES", "SPAM", "keyword_rule", "labeling_functions", "weak_labels"]
+__all__ = [
+    "NOT_SPAM", "RULES", "SPAM", "keyword_rule", "labeling_functions", "two_keywords", "weak_labels",
+]
 
 #: The label of spam.
 SPAM = 1
@@ -81,3 +83,13 @@ def weak_labels(comments: pd.DataFrame, lfs: list[LabelingFunction] | None = Non
     applied = apply_lfs(comments, lfs if lfs is not None else labeling_functions(), cardinality=2)
     votes = majority_vote(applied.L, cardinality=2)
     return pd.Series(votes, index=comments.index, name="weak_label").astype(np.int64)
+
+
+def two_keywords(comments: pd.DataFrame) -> pd.Series:
+    """The quickest baseline: spam (1) when a comment has a web address or says "check out".
+
+    Introduced in project/01_scoping.ipynb (feasibility) and used as a baseline in
+    project/03_baseline_and_model.ipynb. Returns a Series of 0 and 1 indexed like ``comments``.
+    """
+    text = pd.Series(normalise_comments(comments["CONTENT"]), index=comments.index)
+    return text.str.contains(r"urltoken|\bcheck out\b", regex=True).astype(np.int64).rename("two_keywords")

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ def small_frame() -> pd.DataFrame:
 
 
 def fixed_clock(start: datetime | None = None, step_s: int = 60):
-    t = [start or datetime(2024, 1, 1, tzinfo=timezone.utc)]
+    t = [start or datetime(2024, 1, 1, tzinfo=UTC)]
 
     def clock() -> datetime:
         now = t[0]
@@ -256,7 +256,7 @@ def test_save_and_load_round_trip(tmp_path):
     lines = path.read_text().splitlines()
     assert len(lines) == len(log) == 9
     assert json.loads(lines[0])["name"] == "file a"
-    again = LineageLog.load(path, clock=fixed_clock(datetime(2025, 1, 1, tzinfo=timezone.utc)))
+    again = LineageLog.load(path, clock=fixed_clock(datetime(2025, 1, 1, tzinfo=UTC)))
     assert again == log
     pd.testing.assert_frame_equal(again.ancestry("model:2"), log.ancestry("model:2"))
     again.record("fit model 3", inputs=[ids["test"]], output="model:3")
@@ -311,7 +311,7 @@ def test_naive_clock_is_refused():
 
 def test_default_clock_is_utc_now():
     log = LineageLog()
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     log.source("raw", "x")
     stamp = datetime.fromisoformat(log.steps[0].timestamp)
     assert stamp.tzinfo is not None and before - timedelta(seconds=5) <= stamp

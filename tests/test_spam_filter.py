@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -189,7 +189,7 @@ def test_make_model_validates_its_settings() -> None:
 
 def test_tune_picks_the_best_dev_score_and_logs_every_run(tmp_path) -> None:
     texts, labels = SPAMMY + HAMMY, [1] * 5 + [0] * 5
-    clock = lambda: datetime(2026, 1, 1, tzinfo=timezone.utc)  # noqa: E731
+    clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
     tracker = ExperimentTracker(tmp_path / "runs.jsonl", clock=clock)
     result = model.tune(texts, labels, texts, labels, tracker=tracker, run_prefix="t")
     assert len(result.table) == len(model.PARAM_GRID) == len(tracker.runs())

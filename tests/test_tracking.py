@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from utils.tracking import ExperimentTracker, Run, fingerprint_data, git_commit, source_hash
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def ticking_clock(start: datetime = T0):

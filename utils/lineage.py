@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
@@ -228,7 +228,7 @@ class Step:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _json_default(value: Any) -> Any:
@@ -304,7 +304,7 @@ class LineageLog:
             raise ValueError("clock must return a timezone-aware datetime")
         step = Step(name=name, inputs=input_ids, output=output_id,
                     params=_normalise_params(params),
-                    timestamp=stamp.astimezone(timezone.utc).isoformat())
+                    timestamp=stamp.astimezone(UTC).isoformat())
         self._steps.append(step)
         return output_id
 

@@ -26,7 +26,7 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -209,8 +209,8 @@ def _format_time(ts: datetime | str) -> str:
     if not isinstance(ts, datetime):
         raise TypeError(f"timestamp must be a datetime or ISO 8601 string, got {type(ts).__name__}")
     if ts.tzinfo is None:
-        raise ValueError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return ts.astimezone(timezone.utc).isoformat(timespec="seconds")
+        raise ValueError("timestamp must be timezone-aware (e.g. datetime.now(UTC))")
+    return ts.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +273,7 @@ class ExperimentTracker:
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
             raise ValueError(f"path {str(self.path)!r} is a directory; give a .jsonl file")
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:
         return f"ExperimentTracker({self.path.name!r}, runs={len(self._read())})"

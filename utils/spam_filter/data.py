@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import numpy as np
@@ -64,7 +64,7 @@ _ANNOTATIONS = "gold_annotations.csv"
 #: Comments per simulated day of production traffic (project/05 and project/06).
 DAY_SIZE = 100
 #: The moment the book's lineage records are stamped with, so that stored outputs never change.
-BOOK_CLOCK_TIME = datetime(2026, 12, 1, tzinfo=timezone.utc)
+BOOK_CLOCK_TIME = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def split_by_video(comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from utils._setup import portable_numerics_env  # imports no numerical library
+import utils  # noqa: F401 -- sets the portable-numerics variables before any numerical library loads
 
-for _name, _value in portable_numerics_env().items():  # same digits on every processor
-    os.environ.setdefault(_name, _value)
+pytest_plugins = ["tests.nbval_tolerance"]  # cells tagged nbval-tolerance: numbers within a tolerance
 
 ROOT = Path(__file__).resolve().parent
 _IPYTHON_DIR = ROOT / "tests" / "ipython"

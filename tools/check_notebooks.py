@@ -6,7 +6,9 @@ Usage::
 
 A notebook passes when every code cell was executed, in order, from a fresh kernel (execution
 counts 1, 2, 3, ...), no output is an error (unless the cell is tagged ``raises-exception``), and
-no output shows a machine path such as a home or temporary folder. Used by the pre-commit hook
+no output shows a machine path such as a home or temporary folder, and the notebook carries the
+kernel metadata and format (nbformat 4.5, cell ids) that JupyterLab writes, so that opening it
+changes nothing. Used by the pre-commit hook
 and by the test suite. Exit status 1 lists every problem.
 """
 
@@ -17,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from book import book_notebooks
+from book import KERNELSPEC, book_notebooks
 
 _MACHINE_PATH = re.compile(r"(/(root|home/[\w.-]+|tmp|Users/[\w.-]+)/|[A-Z]:\\\\Users\\\\)")
 
@@ -28,6 +30,11 @@ def problems(path: Path) -> list[str]:
     except (OSError, json.JSONDecodeError) as exc:
         return [f"{path}: cannot be read as a notebook ({exc})"]
     found: list[str] = []
+    if nb.get("metadata", {}).get("kernelspec") != KERNELSPEC:
+        found.append(f"{path}: kernelspec is {nb.get('metadata', {}).get('kernelspec')}, not {KERNELSPEC}"
+                     " (JupyterLab would rewrite it on opening)")
+    if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5) or any("id" not in c for c in nb.get("cells", [])):
+        found.append(f"{path}: not nbformat 4.5 with cell ids (JupyterLab would add them on opening)")
     code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip()]
     counts = [c.get("execution_count") for c in code]
     if any(n is None for n in counts):

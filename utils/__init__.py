@@ -14,7 +14,10 @@ The sub-packages follow the course:
 - :mod:`utils.pipeline`, :mod:`utils.lineage`, :mod:`utils.tracking`: replicable pre-processing,
   provenance and lineage records, experiment tracking.
 
-Sub-packages are imported lazily, so ``import utils`` is cheap and never imports TensorFlow.
+Sub-packages are imported lazily, so ``import utils`` is cheap and never imports TensorFlow or
+NumPy. It does one thing more: it caps the numerical libraries' kernels at AVX2 on x86-64
+(:func:`utils._setup.apply_portable_numerics`), before they load, so that a notebook whose first
+line is ``import utils`` prints the book's digits on any processor, in JupyterLab as in the tests.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from utils._setup import setup
+from utils._setup import apply_portable_numerics, setup
+
+apply_portable_numerics()
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "setup"]

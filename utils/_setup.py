@@ -20,11 +20,14 @@ DEFAULT_SEED = 0
 #: for different instruction sets add numbers in different orders: a logistic regression that
 #: prints 0.770 on a laptop printed 0.772 on a server with AVX-512. Capping every library at the
 #: AVX2 instruction set, which all x86-64 processors of the last ten years have, gives the same
-#: digits everywhere. They must be set before the libraries load: the tests set them for every
-#: notebook kernel (``conftest.py``), and so does ``tools/run_notebooks.py``.
+#: digits everywhere for NumPy, SciPy and scikit-learn. They must be set before the libraries
+#: load, so ``import utils`` sets them (:func:`apply_portable_numerics`): a notebook whose first
+#: line is ``import utils`` gets them in JupyterLab, in the tests and in ``tools/run_notebooks.py``
+#: alike. TensorFlow's training is portable only within a tolerance, whatever the caps: see
+#: "Reproducible notebooks" in CONTRIBUTING.md.
 PORTABLE_NUMERICS: dict[str, str] = {
     "OPENBLAS_CORETYPE": "Haswell",  # NumPy's and SciPy's OpenBLAS: AVX2 kernels
-    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN, which TensorFlow uses for matrix products on CPU
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN, whose sgemm TensorFlow uses for matrix products on CPU
     "XLA_FLAGS": "--xla_cpu_max_isa=AVX2",  # code that XLA compiles for Keras models
 }
 
@@ -41,16 +44,56 @@ _NOISY_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
 )
 
 
-def portable_numerics_env() -> dict[str, str]:
-    """The variables of :data:`PORTABLE_NUMERICS` for this machine (none off x86-64).
+def _has_avx2(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """False only when the processor is known to lack AVX2 or FMA (then no cap is safe)."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as file:
+            flags = next((line.split(":", 1)[1].split() for line in file
+                          if line.startswith("flags")), None)
+    except OSError:
+        return True  # not Linux: the flags cannot be read; every x86-64 Mac since 2013 has AVX2
+    return flags is None or {"avx2", "fma"} <= set(flags)
 
-    Introduced in the contributing guide (reproducible notebooks); used by the tests and by
-    ``tools/run_notebooks.py``. Importing :mod:`utils` does not import NumPy, so a caller can
-    set these before any numerical library loads.
+
+def portable_numerics_env() -> dict[str, str]:
+    """The variables of :data:`PORTABLE_NUMERICS` for this machine.
+
+    None off x86-64 (ARM computers run other kernels, and the tolerance-checked cells cover
+    them), and none on an x86-64 processor without AVX2, where forcing OpenBLAS's AVX2 kernels
+    would crash. Used by :func:`apply_portable_numerics`.
     """
-    if platform.machine().lower() not in ("x86_64", "amd64"):
+    if platform.machine().lower() not in ("x86_64", "amd64") or not _has_avx2():
         return {}
     return dict(PORTABLE_NUMERICS)
+
+
+def apply_portable_numerics() -> dict[str, str]:
+    """Set the variables of :func:`portable_numerics_env` unless already set; return them.
+
+    Called by ``import utils`` (which imports no numerical library), so that they are in place
+    before NumPy loads OpenBLAS and before TensorFlow loads oneDNN, in any kernel. A variable the
+    user set already is left alone. Introduced in the contributing guide (reproducible notebooks).
+    """
+    wanted = portable_numerics_env()
+    for name, value in wanted.items():
+        os.environ.setdefault(name, value)
+    return wanted
+
+
+def _check_blas_kernels() -> None:
+    """Warn when NumPy loaded before ``import utils`` and so runs other BLAS kernels."""
+    wanted = portable_numerics_env().get("OPENBLAS_CORETYPE")
+    if wanted is None or os.environ.get("OPENBLAS_CORETYPE") != wanted:
+        return  # no cap on this machine, or the user chose another core on purpose
+    from threadpoolctl import threadpool_info
+
+    archs = {str(p.get("architecture")) for p in threadpool_info()
+             if p.get("internal_api") == "openblas"}
+    if archs and archs != {wanted}:
+        warnings.warn(
+            f"NumPy was loaded before `import utils` and runs OpenBLAS kernels for {sorted(archs)}, "
+            f"not {wanted}: printed digits may differ from the book's. Restart the kernel and run "
+            "the notebook from its first cell.", RuntimeWarning, stacklevel=3)
 
 
 def setup(seed: int = DEFAULT_SEED, *, keras: bool = False, progress: bool = False,
@@ -77,9 +120,8 @@ def setup(seed: int = DEFAULT_SEED, *, keras: bool = False, progress: bool = Fal
 
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    for name, value in portable_numerics_env().items():
-        if name != "OPENBLAS_CORETYPE":  # read when NumPy loads, before this call
-            os.environ.setdefault(name, value)
+    apply_portable_numerics()  # done by `import utils` already; TensorFlow has not loaded yet
+    _check_blas_kernels()
     # TensorFlow reads these when it is first imported, so they must be set before.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

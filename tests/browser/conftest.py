@@ -24,6 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+sys.path.insert(0, str(ROOT / "tools"))
+import book  # noqa: E402  (tools/ is a folder of scripts, not a package)
+
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -47,8 +50,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """The built site; built once with tools/build_book.py if it is missing."""
-    if not (SITE / "index.html").exists():
+    """The built site, rebuilt with tools/build_book.py when a source is newer than the last build."""
+    stale = book.stale_sources()
+    if stale:
+        names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:3])
+        print(f"\nrebuilding the site: {len(stale)} source(s) changed since the last build ({names} ...)")
         subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], check=True)
     return SITE
 

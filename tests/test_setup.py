@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -83,17 +84,58 @@ def test_portable_numerics_caps_every_library_at_avx2(monkeypatch: pytest.Monkey
     from utils import _setup
 
     monkeypatch.setattr(_setup.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(_setup, "_has_avx2", lambda: True)
     assert _setup.portable_numerics_env() == {
         "OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2",
         "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
+    monkeypatch.setattr(_setup, "_has_avx2", lambda: False)  # forcing AVX2 kernels would crash
+    assert _setup.portable_numerics_env() == {}
     monkeypatch.setattr(_setup.platform, "machine", lambda: "aarch64")
     assert _setup.portable_numerics_env() == {}
 
 
-def test_tests_run_with_the_portable_numerics() -> None:
-    # conftest.py sets them for this process and for every notebook kernel it starts.
-    import os
+@pytest.mark.parametrize(("flags", "expected"), [
+    ("fpu sse4_1 avx avx2 fma bmi2", True), ("fpu sse4_1 avx", False), ("fpu avx2", False)])
+def test_avx2_is_read_from_the_processor_flags(tmp_path, flags: str, expected: bool) -> None:
+    from utils import _setup
 
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    assert _setup._has_avx2(str(cpuinfo)) is expected
+    assert _setup._has_avx2(str(tmp_path / "missing")) is True  # not Linux: assume a modern CPU
+
+
+def test_importing_utils_sets_the_variables_in_a_plain_process() -> None:
+    # What a learner's JupyterLab kernel does: nothing set beforehand, `import utils` first.
+    from utils._setup import PORTABLE_NUMERICS, portable_numerics_env
+
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
+    code = ("import os, utils, numpy; from threadpoolctl import threadpool_info;"
+            "print([os.environ.get(k) for k in utils._setup.PORTABLE_NUMERICS]);"
+            "print(sorted({p.get('architecture') for p in threadpool_info()"
+            " if p['internal_api'] == 'openblas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env).stdout.splitlines()
+    wanted = portable_numerics_env()
+    assert out[0] == repr([wanted.get(k) for k in PORTABLE_NUMERICS])
+    if wanted:
+        assert out[1] == "['Haswell']"
+
+
+def test_setup_warns_when_numpy_loaded_first() -> None:
+    from utils._setup import PORTABLE_NUMERICS, portable_numerics_env
+
+    if not portable_numerics_env():
+        pytest.skip("kernels are pinned on x86-64 processors with AVX2 only")
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
+    env["OPENBLAS_CORETYPE"] = "Sandybridge"  # as if NumPy had loaded with other kernels
+    code = "import numpy, os; os.environ['OPENBLAS_CORETYPE'] = 'Haswell'; import utils; utils.setup()"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and "NumPy was loaded before `import utils`" in out.stderr
+
+
+def test_tests_run_with_the_portable_numerics() -> None:
+    # conftest.py imports utils, which sets them for this process and every kernel it starts.
     from utils._setup import portable_numerics_env
 
     for name, value in portable_numerics_env().items():

@@ -14,6 +14,7 @@ SHARED_SYLLABUS = ROOT.parent / "shared" / "reference" / "syllabus.md"
 
 
 sys.path.insert(0, str(ROOT / "tools"))
+import book  # noqa: E402
 import check_notebooks  # noqa: E402  (tools/ is a folder of scripts, not a package)
 import syllabus_page  # noqa: E402
 from book import toc_documents  # noqa: E402
@@ -67,3 +68,19 @@ def test_every_citation_key_is_in_the_bibliography() -> None:
         for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", path.read_text()):
             cited.update(k.strip() for k in group.split(","))
     assert cited - keys == set()
+
+
+def test_the_site_is_stale_when_a_source_changed_after_the_last_build(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The browser tests rebuild the site then, instead of testing an old build.
+    stamp = tmp_path / ".mlprod-built"
+    monkeypatch.setattr(book, "BUILD_STAMP", stamp)
+    toc = ROOT / "_toc.yml"
+    assert toc in book.stale_sources()  # never built: everything is stale
+    newest = max(p.stat().st_mtime for p in book.stale_sources())
+    stamp.touch()
+    os.utime(stamp, (newest + 1, newest + 1))
+    assert book.stale_sources() == []
+    os.utime(stamp, (toc.stat().st_mtime - 1, toc.stat().st_mtime - 1))
+    assert toc in book.stale_sources()
+    assert not any("_build" in p.parts for p in book.stale_sources())

@@ -19,6 +19,11 @@ It is then compared in two parts, and fails if either differs:
 - every number must be within its tolerance of the stored one, ``|fresh - stored| <= tol``.
   Numbers are read in the order they are printed. A kind left out has a tolerance of 0.
 
+A cell whose digits depend only on NumPy's BLAS kernels (a logistic regression, say) is the same
+to the last digit on every x86-64 processor once ``import utils`` has capped them, and differs
+only on other processors (ARM). It adds ``"exact_on_x86_64": true`` to its tolerance: where the
+caps are in effect it is compared exactly, as an untagged cell; elsewhere within the tolerance.
+
 A tagged cell without a tolerance, or a tolerance with other keys, fails with a message that
 says so. Figures are never compared (nbval skips images), so a plot of such a cell needs nothing.
 Loaded by the root ``conftest.py``; tested by ``tests/test_nbval_tolerance.py``.
@@ -26,12 +31,14 @@ Loaded by the root ``conftest.py``; tested by ``tests/test_nbval_tolerance.py``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 TAG = "nbval-tolerance"
 _KEYS = ("decimals", "integers")
+_FLAG = "exact_on_x86_64"
 
 # A number as printed: optional sign, digits with optional thousands commas, optional decimals
 # and exponent. "2,392" is one number; "T-shirt" and "w2" hold none or a plain integer.
@@ -49,15 +56,27 @@ def tolerance_of(metadata: Mapping[str, Any]) -> dict[str, float]:
     Raises :class:`ToleranceError` when the tolerance is not stated or not valid.
     """
     spec = metadata.get("tolerance")
-    if not isinstance(spec, Mapping) or not spec or set(spec) - set(_KEYS):
+    if (not isinstance(spec, Mapping) or not set(spec) & set(_KEYS)
+            or set(spec) - {*_KEYS, _FLAG} or not isinstance(spec.get(_FLAG, False), bool)):
         raise ToleranceError(
             f"a cell tagged {TAG!r} must state its tolerance in its metadata as "
-            f'"tolerance": {{"decimals": ..., "integers": ...}} (either or both); got {spec!r}')
+            f'"tolerance": {{"decimals": ..., "integers": ...}} (either or both, and optionally '
+            f'"{_FLAG}": true); got {spec!r}')
     tolerance = {key: spec.get(key, 0.0) for key in _KEYS}
     for key, value in tolerance.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise ToleranceError(f"tolerance {key!r} must be a number >= 0, got {value!r}")
     return {key: float(value) for key, value in tolerance.items()}
+
+
+def exact_here(metadata: Mapping[str, Any]) -> bool:
+    """True when a tagged cell asks to be exact on x86-64 and the kernel caps are in effect."""
+    if not metadata.get("tolerance", {}).get(_FLAG, False):
+        return False
+    from utils._setup import portable_numerics_env
+
+    wanted = portable_numerics_env()
+    return bool(wanted) and all(os.environ.get(k) == v for k, v in wanted.items())
 
 
 def skeleton(text: str) -> str:
@@ -131,6 +150,8 @@ def install() -> None:
 
     def compare(self: Any, test: list[Any], ref: list[Any], skip_compare: Any = None) -> bool:
         if TAG not in self.cell.metadata.get("tags", []):
+            return exact(self, test, ref, skip_compare)
+        if exact_here(self.cell.metadata):
             return exact(self, test, ref, skip_compare)
         self.comparison_traceback = []
         try:

@@ -15,7 +15,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.nbval_tolerance import TAG, ToleranceError, compare_text, numbers, skeleton, tolerance_of
+from tests.nbval_tolerance import (
+    TAG,
+    ToleranceError,
+    compare_text,
+    exact_here,
+    numbers,
+    skeleton,
+    tolerance_of,
+)
+from utils._setup import portable_numerics_env
 
 ROOT = Path(__file__).resolve().parent.parent
 TOL = {"decimals": 0.03, "integers": 3}
@@ -58,11 +67,22 @@ def test_a_kind_left_out_is_compared_exactly() -> None:
 @pytest.mark.parametrize("metadata", [
     {}, {"tolerance": 0.02}, {"tolerance": {}}, {"tolerance": {"atol": 0.02}},
     {"tolerance": {"decimals": -1}}, {"tolerance": {"decimals": "0.02"}},
-    {"tolerance": {"integers": True}},
+    {"tolerance": {"integers": True}}, {"tolerance": {"exact_on_x86_64": True}},
+    {"tolerance": {"decimals": 0.1, "exact_on_x86_64": "yes"}},
 ])
 def test_a_tagged_cell_must_state_a_valid_tolerance(metadata: dict) -> None:
     with pytest.raises(ToleranceError, match="tolerance"):
         tolerance_of(metadata)
+
+
+def test_exact_on_x86_64_means_exact_where_the_caps_are_in_effect(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    flagged = {"tolerance": {"decimals": 0.01, "exact_on_x86_64": True}}
+    assert exact_here(flagged) is bool(portable_numerics_env())
+    assert exact_here({"tolerance": {"decimals": 0.01}}) is False
+    for name in portable_numerics_env():
+        monkeypatch.delenv(name)  # as on a machine without the caps
+    assert exact_here(flagged) is False
 
 
 def _notebook(path: Path, cells: list[tuple[str, str, dict]]) -> Path:
@@ -92,9 +112,12 @@ def test_nbval_loosens_tagged_cells_only(tmp_path: Path) -> None:
         ("print('accuracy 0.900')", "accuracy 0.800\n", tagged),          # beyond: fails
         ("print('accuracy 0.801')", "accuracy 0.800\n", {}),              # untagged: exact, fails
         ("print('accuracy 0.800')", "accuracy 0.800\n", {"tags": [TAG]}),  # no tolerance: fails
+        ("print('accuracy 0.801')", "accuracy 0.800\n",                     # exact where capped
+         {"tags": [TAG], "tolerance": {"decimals": 0.03, "exact_on_x86_64": True}}),
     ])
     result = _nbval(path)
     summary = result.stdout.strip().splitlines()[-1]
-    assert "3 failed, 1 passed" in summary, result.stdout[-3000:]
+    expected = "4 failed, 1 passed" if portable_numerics_env() else "3 failed, 2 passed"
+    assert expected in summary, result.stdout[-3000:]
     assert "number 1 is 0.900 where the stored output has 0.800" in result.stdout
     assert "must state its tolerance" in result.stdout

@@ -1,0 +1,99 @@
+"""The notebooks in JupyterLab, the learner's other front end: opening one changes nothing.
+
+A real JupyterLab (``python -m jupyter lab``, as the README starts it) serves copies of the
+notebooks on 127.0.0.1, and Chromium opens them. JupyterLab rewrites a notebook's kernel
+metadata when it differs from the kernel it starts, and then marks the notebook as modified: a
+learner who only reads is asked to save, and gets a git change. A control notebook with the old
+metadata shows that the test sees that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from utils.deployment.serving import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: One notebook of each kind: a lab, a note, a quiz, a project page.
+NOTEBOOKS = ["labs/w2_journey_through_data.ipynb", "week2/01_modeling_overview.ipynb",
+             "week1/quiz_lifecycle.ipynb", "project/01_scoping.ipynb"]
+TOKEN = "mlprod-test"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A JupyterLab server on 127.0.0.1 over a folder of notebook copies: (base URL, folder)."""
+    root = tmp_path_factory.mktemp("lab")
+    for name in NOTEBOOKS:
+        shutil.copy(ROOT / name, root / Path(name).name)
+    old = json.loads((ROOT / NOTEBOOKS[1]).read_text())
+    old["metadata"]["kernelspec"]["display_name"] = "Python 3"  # what 16 notebooks carried
+    (root / "control_old_kernelspec.ipynb").write_text(json.dumps(old, indent=1))
+    port = free_port()
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "HOME": str(home), "IPYTHONDIR": str(home / "ipython"),
+           "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
+         f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI runs as root
+        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "jupyter lab exited"
+        try:
+            if httpx.get(f"{url}/api/status?token={TOKEN}", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "jupyter lab did not start within 60 s"
+        time.sleep(0.3)
+    yield url, root
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _opened_is_dirty(browser: object, url: str, name: str) -> bool:
+    """Open a notebook, let its kernel start and report whether JupyterLab marks it modified."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:  # ?reset: a fresh workspace, with no tab restored from an earlier test
+        page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", state="attached", timeout=60_000)
+        # The kernel reports itself idle once it has started and sent its kernel info.
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               state="attached", timeout=60_000)
+        page.wait_for_timeout(1500)  # metadata updates follow the kernel info reply
+        return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty").count() > 0
+    finally:
+        context.close()
+        for session in httpx.get(f"{url}/api/sessions?token={TOKEN}", timeout=10).json():
+            httpx.delete(f"{url}/api/sessions/{session['id']}?token={TOKEN}", timeout=10)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS, ids=lambda n: n)
+def test_opening_a_notebook_in_jupyterlab_changes_nothing(browser: object, lab: tuple[str, Path],
+                                                          name: str) -> None:
+    url, root = lab
+    before = (root / Path(name).name).read_bytes()
+    assert not _opened_is_dirty(browser, url, Path(name).name), f"JupyterLab rewrote {name} on opening"
+    assert (root / Path(name).name).read_bytes() == before
+
+
+def test_the_control_with_old_kernel_metadata_is_marked_modified(browser: object,
+                                                                 lab: tuple[str, Path]) -> None:
+    assert _opened_is_dirty(browser, lab[0], "control_old_kernelspec.ipynb")

@@ -8,7 +8,8 @@ A notebook passes when every code cell was executed, in order, from a fresh kern
 counts 1, 2, 3, ...), no output is an error (unless the cell is tagged ``raises-exception``), and
 no output shows a machine path such as a home or temporary folder, and the notebook carries the
 kernel metadata and format (nbformat 4.5, cell ids) that JupyterLab writes, so that opening it
-changes nothing. Used by the pre-commit hook
+changes nothing, and its first statement is ``import utils`` (which caps the numerical kernels
+before NumPy loads, so a learner's kernel prints the book's digits). Used by the pre-commit hook
 and by the test suite. Exit status 1 lists every problem.
 """
 
@@ -36,6 +37,10 @@ def problems(path: Path) -> list[str]:
     if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) < (4, 5) or any("id" not in c for c in nb.get("cells", [])):
         found.append(f"{path}: not nbformat 4.5 with cell ids (JupyterLab would add them on opening)")
     code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip()]
+    first = [line for line in "".join(code[0].get("source", "")).splitlines()
+             if line.strip() and not line.lstrip().startswith("#")] if code else []
+    if first and first[0].strip() != "import utils":
+        found.append(f"{path}: the first statement is {first[0].strip()!r}, not 'import utils'")
     counts = [c.get("execution_count") for c in code]
     if any(n is None for n in counts):
         found.append(f"{path}: {counts.count(None)} code cell(s) never executed")

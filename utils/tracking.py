@@ -87,7 +87,8 @@ def fingerprint_data(*data: Any) -> str:
     hashed by :func:`utils.lineage.content_hash` (files by :func:`utils.lineage.file_hash`),
     so the tracker and the lineage log agree on what counts as the same data.
 
-    Introduced in week2/05_data_centric.ipynb.
+    Used by :meth:`ExperimentTracker.log_run` (week2/05_data_centric.ipynb) and by
+    :func:`utils.spam_filter.model.tune` (project/03_baseline_and_model.ipynb).
     """
     if not data:
         raise ValueError("fingerprint_data needs at least one data object")
@@ -130,7 +131,8 @@ def git_commit(path: str | os.PathLike[str] = ".", *, short: bool = True) -> str
     """Return the git commit of the repository holding ``path``, or None outside git.
 
     A ``+dirty`` suffix marks uncommitted changes to tracked files: the commit alone then does
-    not describe the code that ran. Introduced in week2/05_data_centric.ipynb.
+    not describe the code that ran. Not used by the book's pages, which version their code with
+    :func:`source_hash`.
     """
     cwd = Path(path)
     if not cwd.is_dir():

@@ -1,8 +1,8 @@
 """Command line: ``python -m utils.deployment serve MODEL_PATH --port 8000``.
 
 Introduced in labs/w1_deploy_a_model.ipynb, which starts the same server from a notebook.
-``--input-type text`` serves a text pipeline (introduced for text in the final project,
-project/05_deployment.ipynb).
+``--input-type text`` serves a text pipeline, such as the final project's spam filter (the
+project's pages serve it from a notebook instead).
 """
 
 from __future__ import annotations

@@ -381,7 +381,8 @@ def _finite_sample(values: Any, name: str) -> npt.NDArray[np.float64]:
 def ks_test(ref: Any, cur: Any) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov test; returns ``(statistic, p_value)`` like ``ks_2samp``.
 
-    Introduced in week1/02_key_challenges.ipynb.
+    Not used by the book's pages: they call :func:`drift_report`, which runs the same test for
+    ``method="ks"``.
     """
     r, c = _finite_sample(ref, "ref"), _finite_sample(cur, "cur")
     d, _ = _ks_w1(r, c)
@@ -392,7 +393,8 @@ def wasserstein_normed(ref: Any, cur: Any) -> float:
     """Wasserstein-1 distance divided by ``max(std(ref), 0.001)`` (evidently's normalisation).
 
     A value of 0.1 means the distributions differ by about a tenth of a reference standard
-    deviation. Introduced in week1/02_key_challenges.ipynb.
+    deviation. Not used by the book's pages: they call :func:`drift_report`, which computes the
+    same distance for ``method="wasserstein"``.
     """
     r, c = _finite_sample(ref, "ref"), _finite_sample(cur, "cur")
     return _ks_w1(r, c)[1] / max(float(r.std()), _STD_FLOOR)
@@ -427,7 +429,8 @@ def psi(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = False,
     """Population stability index, ``sum((q - p) * ln(q / p))`` over bins of the reference.
 
     Numerical bins are reference quantiles (or the given inner edges); shares are clipped at
-    ``eps`` so an empty bin does not give infinity. Introduced in week1/04_monitoring.ipynb.
+    ``eps`` so an empty bin does not give infinity. Not used by the book's pages: they call
+    :func:`drift_report`, which computes the same index for ``method="psi"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)
     return _psi_counts(a, b, eps)
@@ -438,7 +441,8 @@ def js_distance(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool =
     """Jensen-Shannon distance (base 2, in [0, 1]) between binned or categorical samples.
 
     Equal to ``scipy.spatial.distance.jensenshannon(p, q, base)`` on the bin shares.
-    Introduced in week1/02_key_challenges.ipynb.
+    Not used by the book's pages: they call :func:`drift_report`, which computes the same
+    distance for ``method="jensenshannon"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)
     return _js_counts(a, b, base)
@@ -451,7 +455,8 @@ def chi2_test(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = T
     The test of homogeneity on the 2 x k table of counts, as
     ``scipy.stats.chi2_contingency(table, correction=False)``; unlike a goodness-of-fit test
     against reference shares, a category absent from the reference does not give infinity.
-    Introduced in week1/02_key_challenges.ipynb.
+    Not used by the book's pages: they call :func:`drift_report`, which runs the same test for
+    ``method="chi2"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)
     return _chi2_counts(a, b)
@@ -700,7 +705,8 @@ def prediction_drift(
     """Drift of the model's outputs: scores (1-D), probabilities (n, k) or predicted labels.
 
     With an (n, k) probability matrix each class's probability becomes a column
-    (``proba_0``, ...; only ``proba_1`` for two classes). Introduced in week1/04_monitoring.ipynb.
+    (``proba_0``, ...; only ``proba_1`` for two classes). Introduced in
+    week1/02_key_challenges.ipynb; also used in project/06_monitoring.ipynb.
     """
     if kind not in ("proba", "label"):
         raise ValueError(f"kind must be 'proba' or 'label', got {kind!r}")

@@ -412,8 +412,8 @@ class BlueGreen:
 def simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:
     """Route every key once and return the share of requests each arm received.
 
-    Introduced in week1/03_deployment_patterns.ipynb. Returns a Series named ``"share"``
-    indexed by arm name, sorted by name.
+    Not used by the book's pages. Returns a Series named ``"share"`` indexed by arm name,
+    sorted by name.
     """
     if not callable(getattr(router, "route", None)):
         raise TypeError(f"router must have a route(key) method, got {type(router).__name__}")

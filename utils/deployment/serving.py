@@ -114,7 +114,7 @@ class KerasPredictor:
     well under a millisecond for a small CNN. A model with one sigmoid output is turned into two
     columns ``[1 - p, p]``.
 
-    Introduced in labs/w1_deploy_a_model.ipynb.
+    Used by :func:`load_model` for a ``.keras`` file (labs/w1_deploy_a_model.ipynb).
     """
 
     framework = "keras"
@@ -167,8 +167,10 @@ class SklearnPredictor:
     inputs are passed on unchanged, as a 1-D object array of strings, and it has no
     ``input_shape``.
 
-    Introduced in labs/w1_deploy_a_model.ipynb; ``text`` in the final project
-    (project/05_deployment.ipynb).
+    Used by :func:`as_predictor`, which :func:`load_model` and :func:`create_app` call. The
+    book's pages serve only text pipelines with it (``text=True``): the final project's, through
+    :func:`utils.spam_filter.model.filter_app` (project/05_deployment.ipynb and
+    project/06_monitoring.ipynb).
     """
 
     framework = "scikit-learn"
@@ -225,8 +227,10 @@ def as_predictor(model: Any, input_shape: Sequence[int] | None = None, *,
             made for the other input type is wrapped again around its estimator); a Keras model
             is refused with a TypeError.
 
-    Introduced in labs/w1_deploy_a_model.ipynb; ``input_type`` in the final project
-    (project/05_deployment.ipynb).
+    Used by :func:`create_app` (labs/w1_deploy_a_model.ipynb) and by :func:`load_model` for a
+    ``.joblib`` or ``.pkl`` file; ``input_type="text"`` in the final project, through
+    :func:`utils.spam_filter.model.filter_app` (project/05_deployment.ipynb and
+    project/06_monitoring.ipynb).
     """
     text = _is_text(input_type)
     keras = sys.modules.get("keras")
@@ -473,7 +477,8 @@ def validate_inputs(
     Returns the batch and whether the client sent a single example. A single example may leave
     out a trailing channel axis of size 1 (``(28, 28)`` for ``(28, 28, 1)``), and so may a batch.
 
-    Introduced in labs/w1_deploy_a_model.ipynb (every check of ``POST /predict``).
+    Used by :func:`create_app` for every ``POST /predict`` of numbers
+    (labs/w1_deploy_a_model.ipynb).
     """
     loc = ("body", "inputs")
     expected = f"one example of shape {input_shape} or a batch of shape (n, {', '.join(map(str, input_shape))})"
@@ -547,8 +552,9 @@ def validate_texts(
     ``max_rows`` texts, a nested list or a non-string element (both named by their index), an
     empty or white-space-only text, or a text longer than ``max_chars`` characters.
 
-    Introduced in the final project (project/05_deployment.ipynb), for ``POST /predict`` of a
-    text model.
+    Used by :func:`create_app` for ``POST /predict`` of a text model, which the final project
+    serves through :func:`utils.spam_filter.model.filter_app` (project/05_deployment.ipynb and
+    project/06_monitoring.ipynb).
     """
     loc = _INPUTS_LOC
     if isinstance(raw, str):
@@ -596,7 +602,7 @@ def decode_image(
     its height and width (each change is reported in the returned notes). Raises InputError
     for empty, undecodable, truncated or oversized images.
 
-    Introduced in labs/w1_deploy_a_model.ipynb (``POST /predict/image``).
+    Used by :func:`create_app` for ``POST /predict/image`` (labs/w1_deploy_a_model.ipynb).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -922,8 +928,9 @@ def create_app(
     the input shape is an image, ``POST /predict/image`` (never for text). The interactive docs
     are at ``/docs``.
 
-    Introduced in labs/w1_deploy_a_model.ipynb. Introduced for text in the final project
-    (project/05_deployment.ipynb).
+    Introduced in labs/w1_deploy_a_model.ipynb. For text it is used by
+    :func:`utils.spam_filter.model.filter_app` in the final project (project/05_deployment.ipynb
+    and project/06_monitoring.ipynb).
     """
     _check_input_options(input_type, input_shape=input_shape, value_range=value_range)
     predictor = as_predictor(model, input_shape, input_type=input_type)

@@ -67,7 +67,8 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
                     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Wilson score interval for a binomial proportion (NaN where ``trials == 0``).
 
-    Introduced in week2/03_error_analysis.ipynb (performance auditing).
+    Used by :func:`performance_audit` (week2/03_error_analysis.ipynb); called directly in
+    project/01_scoping.ipynb and project/04_error_analysis.ipynb.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")

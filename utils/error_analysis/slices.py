@@ -1,7 +1,7 @@
 """Metrics by slice and by (overlapping) tag, in one vectorised counting pass.
 
 Introduced in week2/03_error_analysis.ipynb (error analysis and performance auditing) and used in
-labs/w2_journey_through_data.ipynb.
+week3/04_scoping.ipynb, project/01_scoping.ipynb and project/04_error_analysis.ipynb.
 
 The idea, taken from fairlearn's ``MetricFrame`` but without its per-group Python loop: encode
 every example as one of eight cells (correct or not, truly positive or not, predicted positive or
@@ -288,7 +288,7 @@ def disparity(frame: pd.DataFrame, metric: str, *,
               min_support: int = 30) -> float:
     """The largest gap in ``metric`` across the slices of a :func:`metrics_by_slice` table.
 
-    Introduced in week2/03_error_analysis.ipynb (performance auditing).
+    Not used by the book's pages.
 
     ``between_groups``: max minus min (``difference``) or min over max (``ratio``) across the
     slices. ``to_overall``: the largest absolute difference from the ``(overall)`` row, or the

@@ -27,7 +27,7 @@ def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
     Returns an (n_counts, n_sizes) integer array whose rows sum to ``counts``; ties in the
     remainders go to the earlier part. Every part with a positive size gets at least one
     element of a count when the count allows it (taken from the largest part).
-    Introduced in labs/w2_journey_through_data.ipynb.
+    Used by :func:`stratified_split` (labs/w2_journey_through_data.ipynb).
     """
     c = np.asarray(counts, dtype=np.int64).reshape(-1)
     w = np.asarray(sizes, dtype=np.float64)
@@ -161,8 +161,8 @@ def balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = N
                     seed: int = 0, replace: bool = False) -> pd.DataFrame:
     """The same number of rows from every class (by default, the size of the smallest class).
 
-    Introduced in labs/w2_journey_through_data.ipynb. Rows are drawn at random within each class
-    and returned in their original order; with ``replace=True`` a class may be over-sampled.
+    Not used by the book's pages. Rows are drawn at random within each class and returned in
+    their original order; with ``replace=True`` a class may be over-sampled.
     """
     codes, classes = _label_codes(df, label)
     counts = np.bincount(codes, minlength=len(classes))

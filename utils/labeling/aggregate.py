@@ -124,7 +124,7 @@ def majority_vote_proba(L: Any, *, cardinality: int, weights: Any = None
                         ) -> npt.NDArray[np.float64]:
     """Share of the (weighted) votes each class receives, per example.
 
-    Introduced in labs/w3_data_labeling.ipynb. Rows sum to 1; a row with no votes is uniform
+    Not used by the book's pages. Rows sum to 1; a row with no votes is uniform
     (``1 / cardinality`` everywhere). The arg-max of a row is the majority vote, and its value
     says how clear the vote was, which is what a coverage-vs-accuracy threshold needs.
     """

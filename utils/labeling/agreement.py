@@ -1,10 +1,10 @@
 """How much do labellers agree? Percent agreement, Cohen's and Fleiss' kappa, Krippendorff's alpha.
 
-Introduced in week3 (label consistency) and used in labs/w3_data_labeling.ipynb. Agreement
-statistics compare the observed agreement with the agreement expected by chance. When chance
-agreement is already perfect (everyone always uses one label), the statistic is 0/0: it is
-*undefined*, and these functions return ``undefined`` (NaN by default) and emit an
-:class:`UndefinedAgreementWarning` saying why, never a silent 0 or 1.
+Introduced in week3 (label consistency) and used in week3/02_human_level_performance.ipynb and
+project/02_data.ipynb. Agreement statistics compare the observed agreement with the agreement
+expected by chance. When chance agreement is already perfect (everyone always uses one label),
+the statistic is 0/0: it is *undefined*, and these functions return ``undefined`` (NaN by
+default) and emit an :class:`UndefinedAgreementWarning` saying why, never a silent 0 or 1.
 
 Layouts follow the reference implementations: :func:`cohen_kappa` takes two label vectors
 (scikit-learn's ``cohen_kappa_score``), :func:`fleiss_kappa` an ``(items, raters)`` table or an
@@ -378,7 +378,8 @@ def agreement_report(
 ) -> AgreementReport:
     """Every agreement view of a labelling round in one call, from a long table of ratings.
 
-    Introduced in week3 (label consistency).
+    Introduced in week3/02_human_level_performance.ipynb; also used in project/02_data.ipynb.
+    Used by :func:`utils.spam_filter.data.human_level` (project/03_baseline_and_model.ipynb).
 
     Args:
         long_df: one row per (item, annotator) rating.

@@ -90,7 +90,7 @@ def _conflicted_rows(L: np.ndarray, voted: np.ndarray) -> np.ndarray:
 def label_coverage(L: Any) -> float:
     """Share of examples that at least one labeling function labels.
 
-    Introduced in labs/w3_data_labeling.ipynb.
+    Not used by the book's pages.
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(arr.max(axis=1) != -1))
@@ -99,7 +99,7 @@ def label_coverage(L: Any) -> float:
 def label_overlap(L: Any) -> float:
     """Share of examples labelled by two or more labeling functions.
 
-    Introduced in labs/w3_data_labeling.ipynb.
+    Not used by the book's pages.
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(_votes_per_row(arr) > 1))
@@ -108,7 +108,7 @@ def label_overlap(L: Any) -> float:
 def label_conflict(L: Any) -> float:
     """Share of examples on which two labeling functions vote different labels.
 
-    Introduced in labs/w3_data_labeling.ipynb.
+    Not used by the book's pages.
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(_conflicted_rows(arr, arr != -1)))
@@ -205,8 +205,8 @@ def lf_pairwise_conflicts(
 ) -> pd.DataFrame:
     """For every pair of labeling functions, how often both vote and disagree.
 
-    Introduced in labs/w3_data_labeling.ipynb. Snorkel only reports one conflict number per
-    function; this matrix says *with which* other function it conflicts.
+    Not used by the book's pages. Snorkel only reports one conflict number per function; this
+    matrix says *with which* other function it conflicts.
 
     Args:
         L: label matrix ``(n, m)`` with -1 for abstain, a DataFrame, or an ``ApplyResult``.

@@ -85,7 +85,8 @@ def confident_thresholds(labels: Any, pred_probs: Any) -> npt.NDArray[np.float64
     """Per-class thresholds: mean ``pred_probs[:, j]`` over the examples labelled ``j``.
 
     A class that no example carries gets ``inf``, so no example is ever confidently assigned to
-    it. Introduced in labs/w2_journey_through_data.ipynb.
+    it. Not used by the book's pages: :func:`find_label_issues` computes the same thresholds
+    (the ``thresholds`` of its result).
     """
     y, p = _check_inputs(labels, pred_probs)
     return _thresholds(y, p)
@@ -135,7 +136,8 @@ def confident_joint(labels: Any, pred_probs: Any, *, calibrate: bool = True
     """The (k, k) confident joint: rows are given labels, columns likely true labels.
 
     With ``calibrate=True`` (cleanlab's default) each row sums to the number of examples with
-    that given label. Introduced in labs/w2_journey_through_data.ipynb.
+    that given label. Not used by the book's pages, which read the calibrated joint from
+    :func:`find_label_issues` (the ``confident_joint`` of its result).
     """
     y, p = _check_inputs(labels, pred_probs)
     return _confident_joint(y, p, _thresholds(y, p), calibrate=calibrate)[0]
@@ -159,8 +161,8 @@ def label_quality_scores(labels: Any, pred_probs: Any, *,
     """A score in [0, 1] per example; the lower, the more likely the given label is wrong.
 
     ``"self_confidence"`` is the predicted probability of the given label;
-    ``"normalized_margin"`` is ``(p_given - max_other + 1) / 2``. Introduced in
-    labs/w2_journey_through_data.ipynb.
+    ``"normalized_margin"`` is ``(p_given - max_other + 1) / 2``. Not used by the book's pages:
+    :func:`find_label_issues` computes the same scores (the ``quality`` of its result).
     """
     y, p = _check_inputs(labels, pred_probs)
     return _quality(y, p, method)

@@ -65,8 +65,8 @@ class LFError(ValueError):
 class LabelingFunction:
     """A named rule that returns a class label or :data:`ABSTAIN`.
 
-    Introduced in labs/w3_data_labeling.ipynb. Create one with the :func:`labeling_function`
-    decorator rather than directly.
+    Create one with the :func:`labeling_function` decorator rather than directly; used by that
+    decorator and by :func:`apply_lfs` in labs/w3_data_labeling.ipynb.
 
     Attributes:
         name: unique name, used as the column name of the label matrix.

@@ -110,9 +110,11 @@ def development_splits(development: pd.DataFrame, *, seed: int = SPLIT_SEED
 def load_annotations() -> pd.DataFrame:
     """The hand labels in long form: one row per (comment, annotator).
 
-    Introduced in project/02_data.ipynb. Columns ``COMMENT_ID``, ``annotator`` (``"A"`` or
-    ``"B"``) and ``label`` (1 spam, 0 not spam). The file ships with ``utils`` and holds
-    comment ids and labels only, never the comments' text.
+    Used by :func:`gold_labels` (project/02_data.ipynb) and by
+    :func:`utils.spam_filter.versions.record_training_sets` (project/04_error_analysis.ipynb).
+    Columns ``COMMENT_ID``, ``annotator`` (``"A"`` or ``"B"``) and ``label`` (1 spam, 0 not
+    spam). The file ships with ``utils`` and holds comment ids and labels only, never the
+    comments' text.
     """
     with resources.files("utils.spam_filter").joinpath(_ANNOTATIONS).open("r") as fh:
         wide = pd.read_csv(fh, dtype={"COMMENT_ID": str, "A": np.int64, "B": np.int64})

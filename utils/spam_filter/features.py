@@ -53,11 +53,13 @@ def _non_latin_letters(text: str) -> bool:
 def is_english(text: str, *, min_share: float = 0.2) -> bool:
     """Guess whether a comment is written in English, by its words and its letters.
 
-    Introduced in project/04_error_analysis.ipynb. A comment is *not* English when it has
-    letters of a non-Latin script, or at least three words of which fewer than ``min_share``
-    are among a few hundred common English words. Comments of one or two words ("waka waka",
-    "cool") count as English: there is too little to go on, and such a guess is cheap to check
-    by reading the slice. A heuristic, not a language model; error analysis only needs a tag.
+    Used by :func:`comment_features` for its ``english`` column (project/06_monitoring.ipynb),
+    and so by the ``not English`` tag of :func:`comment_tags` (project/04_error_analysis.ipynb).
+    A comment is *not* English when it has letters of a non-Latin script, or at least three
+    words of which fewer than ``min_share`` are among a few hundred common English words.
+    Comments of one or two words ("waka waka", "cool") count as English: there is too little to
+    go on, and such a guess is cheap to check by reading the slice. A heuristic, not a language
+    model; error analysis only needs a tag.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")

@@ -48,7 +48,7 @@ PARAM_GRID: tuple[dict[str, Any], ...] = tuple(
 def make_model(*, analyzer: Literal["word", "char_wb"] = "word", C: float = 10.0) -> Pipeline:
     """A fresh, unfitted spam filter: normalise, TF-IDF, logistic regression.
 
-    Introduced in project/03_baseline_and_model.ipynb.
+    Used by :func:`tune`, which fits one per setting (project/03_baseline_and_model.ipynb).
 
     Args:
         analyzer: ``"word"`` for words and word pairs, ``"char_wb"`` for character n-grams of

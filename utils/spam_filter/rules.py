@@ -44,7 +44,8 @@ _SHORT = 20  # characters: shorter comments are almost never spam in the trainin
 def keyword_rule(name: str, pattern: str, label: int) -> LabelingFunction:
     """A vectorised labeling function: ``label`` where the regex matches the normalised text.
 
-    Introduced in project/02_data.ipynb.
+    Used by :func:`labeling_functions`, once for every rule of :data:`RULES`
+    (project/02_data.ipynb).
     """
     if label not in (SPAM, NOT_SPAM):
         raise ValueError(f"label must be SPAM (1) or NOT_SPAM (0), got {label!r}")

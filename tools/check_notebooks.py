@@ -22,7 +22,18 @@ from pathlib import Path
 
 from book import KERNELSPEC, book_notebooks
 
+# What prose may contain around numbers without typing a result: code, math, glued values, numbers
+# marked {quoted} (from another source, see _ext/quoted.py), link targets, HTML and MyST labels.
+_NOT_PROSE = re.compile(
+    r"```.*?```|~~~.*?~~~|\{(?:glue:[a-z]+|quoted)\}`[^`]*`|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$"
+    r"|\]\([^)]*\)|<[^>]+>|^\([\w-]+\)=$|^:[\w-]+:.*$", re.S | re.M)
+_TYPED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%|(?<![\w.])\d+\.\d+(?![\w.])")
 _MACHINE_PATH = re.compile(r"(/(root|home/[\w.-]+|tmp|Users/[\w.-]+)/|[A-Z]:\\\\Users\\\\)")
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """Decimals and percentages typed into prose (results must be glued; quotes marked)."""
+    return _TYPED_NUMBER.findall(_NOT_PROSE.sub(" ", markdown))
 
 
 def problems(path: Path) -> list[str]:

@@ -87,8 +87,8 @@ def test_the_site_is_stale_when_a_source_changed_after_the_last_build(tmp_path: 
 
 
 def test_typed_numbers_finds_decimals_and_percentages_in_prose_only() -> None:
-    assert check_notebooks.typed_numbers("accuracy 0.85 on 20 % of the data, 12% more") == [
-        "0.85", "20 %", "12%"]
+    assert check_notebooks.typed_numbers("accuracy 0.85 on 20 % of the data, 12% more, 0.02.") == [
+        "0.85", "20 %", "12%", "0.02"]
     allowed = ("{glue:text}`w_acc` and {quoted}`0.85` (the course's lab), `x = 0.5`, $p = 0.5$, "
                "$$\\alpha = 0.05$$, [a link](v/0.5.html), <img width=\"0.5\">, Python 3 and v1.2.3, "
                "```python\nx = 0.5\n```")

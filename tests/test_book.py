@@ -94,3 +94,5 @@ def test_typed_numbers_finds_decimals_and_percentages_in_prose_only() -> None:
                "```python\nx = 0.5\n```")
     assert check_notebooks.typed_numbers(allowed) == []
     assert check_notebooks.typed_numbers(":class: dropdown\n(w1-drift)=\n# Title") == []
+    assert check_notebooks.typed_numbers(":::{admonition} Solution\n:class: dropdown\nIt is 0.78.\n:::"
+                                         ) == ["0.78"]  # an option line hides only itself

@@ -26,7 +26,7 @@ from book import KERNELSPEC, book_notebooks
 # marked {quoted} (from another source, see _ext/quoted.py), link targets, HTML and MyST labels.
 _NOT_PROSE = re.compile(
     r"```.*?```|~~~.*?~~~|\{(?:glue:[a-z]+|quoted)\}`[^`]*`|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$"
-    r"|\]\([^)]*\)|<[^>]+>|^\([\w-]+\)=$|^:[\w-]+:.*$", re.S | re.M)
+    r"|\]\([^)]*\)|<[^>]+>|^\([\w-]+\)=$|^:[\w-]+:[^\n]*$", re.S | re.M)
 _TYPED_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%|(?<![\w.])\d+\.\d+(?!\w|\.\d)")
 _MACHINE_PATH = re.compile(r"(/(root|home/[\w.-]+|tmp|Users/[\w.-]+)/|[A-Z]:\\\\Users\\\\)")
 

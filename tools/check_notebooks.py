@@ -4,12 +4,19 @@ Usage::
 
     python tools/check_notebooks.py [NOTEBOOK ...]   # default: every notebook of the book
 
-A notebook passes when every code cell was executed, in order, from a fresh kernel (execution
-counts 1, 2, 3, ...), no output is an error (unless the cell is tagged ``raises-exception``), and
-no output shows a machine path such as a home or temporary folder, and the notebook carries the
-kernel metadata and format (nbformat 4.5, cell ids) that JupyterLab writes, so that opening it
-changes nothing, and its first statement is ``import utils`` (which caps the numerical kernels
-before NumPy loads, so a learner's kernel prints the book's digits). Used by the pre-commit hook
+A notebook passes when:
+
+- every code cell was executed, in order, from a fresh kernel (execution counts 1, 2, 3, ...);
+- no output is an error (unless the cell is tagged ``raises-exception``) and no output shows a
+  machine path such as a home or temporary folder;
+- no decimal or percentage is typed into its prose: results and inputs are glued from the code,
+  and a number quoted from another source is marked ``{quoted}``;
+- it carries the kernel metadata and format (nbformat 4.5, cell ids) that JupyterLab writes, so
+  that opening it changes nothing;
+- its first statement is ``import utils``, which caps the numerical kernels before NumPy loads,
+  so that a learner's kernel prints the book's digits.
+
+Used by the pre-commit hook
 and by the test suite. Exit status 1 lists every problem.
 """
 
@@ -52,6 +59,13 @@ def problems(path: Path) -> list[str]:
              if line.strip() and not line.lstrip().startswith("#")] if code else []
     if first and first[0].strip() != "import utils":
         found.append(f"{path}: the first statement is {first[0].strip()!r}, not 'import utils'")
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            typed = typed_numbers("".join(cell.get("source", "")))
+            if typed:
+                found.append(f"{path}: markdown cell {cell.get('id')} types {typed} into prose: glue "
+                             "results and inputs from the code; mark a number from another source "
+                             "{quoted}")
     counts = [c.get("execution_count") for c in code]
     if any(n is None for n in counts):
         found.append(f"{path}: {counts.count(None)} code cell(s) never executed")

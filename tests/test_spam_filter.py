@@ -207,7 +207,7 @@ def test_tune_refuses_one_class_and_an_empty_grid() -> None:
         model.tune(["a", "b"], [1, 0], ["a"], [1], grid=[])
 
 
-def test_human_level_scores_each_labeller_against_the_other_two() -> None:
+def test_human_level_scores_the_human_label_where_the_passes_agree() -> None:
     gold = pd.DataFrame({"A": [1, 1, 0, 0], "B": [1, 1, 0, 1], "published": [1, 0, 0, 1]},
                         index=[3, 4, 5, 6])
     gold["gold"] = (gold.sum(axis=1) >= 2).astype(int)
@@ -215,11 +215,13 @@ def test_human_level_scores_each_labeller_against_the_other_two() -> None:
                         index=gold.index)
     hl = data.human_level(gold, tags)
     assert list(hl.index) == ["all", "first two", "none"]
-    # A against B and published: item 4 (B=1, published=0) and item 6 (1, 1 vs A=0) ...
-    assert hl.loc["all", "A"] == pytest.approx(2 / 3)  # items 3, 5, 6 clear; A wrong on 6
-    assert hl.loc["first two", "published"] == pytest.approx(0.5)
-    assert hl.loc["all", "mean"] == pytest.approx(hl.loc["all", ["A", "B", "published"]].mean())
-    assert hl.loc["none", "support"] == 0 and np.isnan(hl.loc["none", "mean"])
+    # the passes agree on items 3, 4, 5; the human label matches them on 3 and 5, not on 4
+    assert hl.loc["all", "human"] == pytest.approx(2 / 3) and hl.loc["all", "support"] == 3
+    assert hl.loc["all", "passes_agree"] == pytest.approx(3 / 4) and hl.loc["all", "comments"] == 4
+    assert hl.loc["first two", "human"] == pytest.approx(0.5)
+    assert hl.loc["none", "support"] == 0 and np.isnan(hl.loc["none", "human"])
+    with pytest.raises(ValueError, match="same index"):
+        data.human_level(gold, tags.set_axis([0, 1, 2, 9]))
 
 
 def test_human_level_needs_the_labeller_columns() -> None:
@@ -257,7 +259,7 @@ def test_training_sets_reach_the_source_in_the_lineage(project: data.ProjectData
         assert len(versions.training_set(fresh, version)) > 0
     v1, v2 = (versions.training_set(fresh, v) for v in ("v1", "v2"))
     assert set(v1.index) < set(v2.index) == set(fresh.train.index)
-    assert set(v2["label_source"]) == {"rules", "hand"} and set(v2["label"]) == {0, 1}
+    assert set(v2["label_source"]) == {"rules", "annotation"} and set(v2["label"]) == {0, 1}
     with pytest.raises(ValueError, match="version must be one of"):
         versions.training_set(fresh, "v9")  # type: ignore[arg-type]
 

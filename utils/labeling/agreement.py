@@ -379,7 +379,6 @@ def agreement_report(
     """Every agreement view of a labelling round in one call, from a long table of ratings.
 
     Introduced in week3/02_human_level_performance.ipynb; also used in project/02_data.ipynb.
-    Used by :func:`utils.spam_filter.data.human_level` (project/03_baseline_and_model.ipynb).
 
     Args:
         long_df: one row per (item, annotator) rating.

@@ -3,16 +3,20 @@
 Introduced in project/02_data.ipynb. The YouTube Spam Collection holds comments from five music
 videos. The project develops its spam filter on three of them and keeps the other two back as
 *production traffic*: comments under videos the filter has never seen, which arrive only on the
-monitoring page (project/06_monitoring.ipynb), the way new videos reach a deployed filter.
+deployment and monitoring pages (project/05_deployment.ipynb, project/06_monitoring.ipynb), the
+way new videos reach a deployed filter.
 
 Within the development videos, repeated comments are dropped (the same spam is often posted
 many times, and a copy in the training set and another in the test set would flatter every
-score) and the rest is split 60/20/20 into train, dev and test, stratified by video. The test
-and dev splits are hand-checked: every one of their comments was labelled again by two
-annotators, and its gold label is the majority of those two and the published one
-(:func:`gold_labels`). The training comments are labelled by rules (:mod:`.rules`); the ones the
-rules cannot label were labelled by hand the same way for version 2 of the filter
-(project/04_error_analysis.ipynb).
+score) and the rest is split 60/20/20 into train, dev and test, stratified by video.
+
+Labels. The collection has one human label per comment, the published ``CLASS``, made by its
+authors under their own convention. The project's definition of spam is a written guideline,
+and two model-assisted annotation passes, ``A`` and ``B`` (language models that followed the
+guideline without seeing the published label), labelled every dev and test comment, the
+training comments the rules cannot label, and every production comment. The gold label
+(:func:`gold_labels`) is the passes' label where they agree and the human label where they
+disagree. The training comments are otherwise labelled by rules (:mod:`.rules`).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ PRODUCTION_VIDEOS: tuple[str, ...] = ("Youtube01-Psy", "Youtube02-KatyPerry")
 SPLIT_SIZES: tuple[float, float, float] = (0.6, 0.2, 0.2)
 #: Seed of the development split (and so of which comments form the gold set).
 SPLIT_SEED = 0
-#: Who labelled the gold set, in order (two annotation passes made for the book, then the data set's own label).
+#: The labels of an annotated comment, in order: model-assisted passes A and B, then the human (published) label.
 ANNOTATORS: tuple[str, ...] = ("A", "B", "published")
 
 _ANNOTATIONS = "gold_annotations.csv"
@@ -108,13 +112,14 @@ def development_splits(development: pd.DataFrame, *, seed: int = SPLIT_SEED
 
 
 def load_annotations() -> pd.DataFrame:
-    """The hand labels in long form: one row per (comment, annotator).
+    """The labels of annotation passes A and B in long form: one row per (comment, pass).
 
     Used by :func:`gold_labels` (project/02_data.ipynb) and by
     :func:`utils.spam_filter.versions.record_training_sets` (project/04_error_analysis.ipynb).
     Columns ``COMMENT_ID``, ``annotator`` (``"A"`` or ``"B"``) and ``label`` (1 spam, 0 not
-    spam). The file ships with ``utils`` and holds comment ids and labels only, never the
-    comments' text.
+    spam). A and B are two passes by language models following the guideline of
+    project/02_data.ipynb, not people. The file ships with ``utils`` and holds comment ids and
+    labels only, never the comments' text.
     """
     with resources.files("utils.spam_filter").joinpath(_ANNOTATIONS).open("r") as fh:
         wide = pd.read_csv(fh, dtype={"COMMENT_ID": str, "A": np.int64, "B": np.int64})
@@ -128,12 +133,16 @@ def load_annotations() -> pd.DataFrame:
 
 
 def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
-    """Each hand-checked comment's three labels and its gold label, the majority of the three.
+    """Each annotated comment's three labels and its gold label.
 
-    Introduced in project/02_data.ipynb. ``comments`` is the dev or the test split, or training
-    comments the rules could not label (see :mod:`utils.spam_filter.versions`). Returns one row per comment, indexed like ``comments``, with columns ``A``, ``B``,
-    ``published`` (the data set's ``CLASS``) and ``gold``. Raises if a comment has no
-    annotation: the file and the split must describe the same comments.
+    Introduced in project/02_data.ipynb. ``comments`` is the dev, test or production comments, or
+    training comments the rules could not label (see :mod:`utils.spam_filter.versions`). Returns
+    one row per comment, indexed like ``comments``, with columns ``A``, ``B`` (the two
+    model-assisted passes), ``published`` (the human label, the data set's ``CLASS``) and
+    ``gold``: the passes' label where they agree and the human label where they disagree, which
+    is the majority of the three. So the gold label follows the guideline as the passes applied
+    it; the human label decides only the comments the passes disagree on. Raises if a comment
+    has no annotation: the file and the split must describe the same comments.
     """
     wide = load_annotations().pivot(index="COMMENT_ID", columns="annotator", values="label")
     ids = comments["COMMENT_ID"]
@@ -142,8 +151,8 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
     missing = ids[~ids.isin(wide.index)]
     if len(missing):
         raise ValueError(f"{len(missing)} of the {len(ids)} comments have no gold annotation "
-                         f"(the first is {missing.iloc[0]!r}); only dev, test and the training "
-                         "comments the rules abstain on were labelled by hand")
+                         f"(the first is {missing.iloc[0]!r}); only dev, test, the training "
+                         "comments the rules abstain on and production were annotated")
     out = wide.loc[ids.to_numpy(), ["A", "B"]].set_axis(comments.index)
     out.columns.name = None
     out["published"] = comments["CLASS"].to_numpy()
@@ -152,42 +161,42 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
 
 
 def human_level(gold: pd.DataFrame, tags: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each labeller's agreement with the majority of the other two, overall and by tag.
+    """How often the human labels match the annotation passes' shared label, overall and by tag.
 
     Introduced in project/03_baseline_and_model.ipynb (human-level performance) and used by the
-    prioritisation table of project/04_error_analysis.ipynb. ``gold`` comes from
-    :func:`gold_labels`; ``tags`` is an optional boolean DataFrame on the same index (from
-    :func:`utils.spam_filter.features.comment_tags`). Returns one row per group (``all``, then
-    each tag) with a column per labeller (``A``, ``B``, ``published``), ``mean`` (the
-    human-level performance used by the project: the average labeller against the rest) and
-    ``support``. Comments on which the other two labellers disagree are skipped for that
-    labeller, as :func:`utils.labeling.agreement.agreement_report` does.
-    """
-    from utils.labeling.agreement import agreement_report
+    metrics by tag of project/04_error_analysis.ipynb. The collection has one human label per
+    comment, so the usual estimate of HLP, one person scored against another on the same
+    comments, cannot be made from it. What can be measured is how well the human labels do at
+    the project's task: the published label scored against the label that passes A and B both
+    gave, on the comments where they agree. Every disagreement counts against the human label,
+    whether it is a mistake, the other convention the data set's authors followed, or an error of
+    the passes.
 
+    ``gold`` comes from :func:`gold_labels`; ``tags`` is an optional boolean DataFrame on the
+    same index (from :func:`utils.spam_filter.features.comment_tags`). Returns one row per group
+    (``all``, then each tag) with columns ``human`` (that accuracy), ``passes_agree`` (the share
+    of the group's comments on which A and B agree: the consistency of two model passes, not of
+    people), ``support`` (the comments ``human`` is computed on) and ``comments``.
+    """
     missing = [c for c in ANNOTATORS if c not in gold.columns]
     if missing:
         raise ValueError(f"gold lacks the labeller column(s) {missing}; build it with gold_labels")
-    groups: dict[str, pd.Series] = {"all": pd.Series(True, index=gold.index)}
+    groups: dict[str, np.ndarray] = {"all": np.ones(len(gold), dtype=bool)}
     if tags is not None:
         if not tags.index.equals(gold.index):
             raise ValueError("tags must have the same index as gold")
-        groups |= {str(c): tags[c].astype(bool) for c in tags.columns}
-    long = gold[list(ANNOTATORS)].rename_axis("item").reset_index().melt(
-        id_vars="item", var_name="labeller", value_name="label")
+        groups |= {str(c): tags[c].to_numpy(dtype=bool) for c in tags.columns}
+    a, b, human = (gold[c].to_numpy() for c in ANNOTATORS)
+    agree = a == b
     rows = {}
     for name, mask in groups.items():
-        items = gold.index[mask.to_numpy()]
-        if len(items) == 0:
-            rows[name] = dict.fromkeys((*ANNOTATORS, "mean"), np.nan) | {"support": 0}
-            continue
-        report = agreement_report(long[long["item"].isin(items)], item="item",
-                                  annotator="labeller", label="label")
-        per = report.annotators["agreement_with_others"].reindex(list(ANNOTATORS))
-        rows[name] = per.to_dict() | {"mean": float(per.mean()), "support": len(items)}
+        judged = mask & agree
+        rows[name] = {"human": float(np.mean(human[judged] == a[judged])) if judged.any() else np.nan,
+                      "passes_agree": float(np.mean(agree[mask])) if mask.any() else np.nan,
+                      "support": int(judged.sum()), "comments": int(mask.sum())}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "group"
-    return out.astype({"support": np.int64})
+    return out
 
 
 def production_days(production: pd.DataFrame, *, size: int = DAY_SIZE) -> pd.Series:
@@ -208,8 +217,8 @@ class ProjectData:
     Attributes:
         comments: the whole collection as loaded.
         train: development comments for training; their labels come from labeling functions.
-        dev: development comments for choosing models, with the published labels.
-        test: the gold set, with a ``gold`` column (see :func:`gold_labels`).
+        dev: development comments for choosing models (gold labels: :func:`gold_labels`).
+        test: development comments for the audit before release (gold labels likewise).
         production: every comment of the production videos, oldest first.
         lineage: how each data set was made, as a :class:`~utils.lineage.LineageLog`.
     """

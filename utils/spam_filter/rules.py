@@ -1,8 +1,8 @@
 """The labeling functions of the final project: cheap rules that label the training comments.
 
-Introduced in project/02_data.ipynb. The project labels its training comments with rules rather
-than by hand (the technique of labs/w3_data_labeling.ipynb) and checks the rules against the
-hand-labelled gold set. Each rule looks at the comment's normalised text
+Introduced in project/02_data.ipynb. The project labels most of its training comments with rules
+(the technique of labs/w3_data_labeling.ipynb) instead of annotating each one, and checks the
+rules against the gold labels of the dev split. Each rule looks at the comment's normalised text
 (:func:`utils.pipeline.normalise_comments`: lower case, web addresses replaced by
 ``urltoken``) and votes ``SPAM`` (1), ``NOT_SPAM`` (0) or abstains.
 

@@ -16,7 +16,7 @@ __all__ = ["TARGETS"]
 
 #: What "good enough to ship" and "healthy in production" mean for the spam filter.
 TARGETS: Mapping[str, Any] = MappingProxyType({
-    # ML, on the hand-checked gold labels
+    # ML, on the gold labels (annotation passes; see utils.spam_filter.data)
     "min_recall": 0.90,  # share of spam the filter catches
     "max_fpr": 0.05,  # share of legitimate comments it wrongly flags
     "review_capacity": 0.05,  # share of comments moderators can check: the filter's review band

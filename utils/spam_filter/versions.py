@@ -6,8 +6,8 @@ project/04_error_analysis.ipynb (version 2); project/05_deployment.ipynb serves 
 - **v1** learns from the rules alone: the training comments on which the labeling functions'
   majority vote is 1 or 0; the comments where they abstain or tie are left out.
 - **v2** adds the improvement chosen by error analysis: the training comments the rules could
-  not label were labelled by hand, the same way as the gold set, so v2 learns from every
-  training comment.
+  not label get the gold label of the annotation passes (:func:`.data.gold_labels`), as dev
+  and test do, so v2 learns from every training comment.
 
 Both are tuned on the gold labels of the dev split with :func:`utils.spam_filter.model.tune`.
 """
@@ -37,7 +37,8 @@ def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
 
     Introduced in project/03_baseline_and_model.ipynb. Returns the rows of ``data.train`` that
     the version learns from, with two more columns: ``label`` (1 spam, 0 not spam) and
-    ``label_source`` (``"rules"`` or ``"hand"``).
+    ``label_source`` (``"rules"`` or ``"annotation"``, the gold label of
+    :func:`utils.spam_filter.data.gold_labels`).
     """
     if version not in VERSIONS:
         raise ValueError(f"version must be one of {VERSIONS}, got {version!r}")
@@ -46,9 +47,9 @@ def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
     frame = data.train.assign(label=weak, label_source="rules")
     if version == "v1":
         return frame[voted]
-    hand = gold_labels(data.train[~voted])
-    frame.loc[hand.index, "label"] = hand["gold"].to_numpy()
-    frame.loc[hand.index, "label_source"] = "hand"
+    annotated = gold_labels(data.train[~voted])
+    frame.loc[annotated.index, "label"] = annotated["gold"].to_numpy()
+    frame.loc[annotated.index, "label_source"] = "annotation"
     return frame.astype({"label": np.int64})
 
 
@@ -77,7 +78,7 @@ def record_training_sets(data: ProjectData, log: LineageLog | None = None) -> di
     ids = {"v1": log.record("training set v1: rule labels where the rules vote",
                             inputs=[data.train], output=training_set(data, "v1"),
                             params={"labels": "majority vote of the rules"})}
-    ids["v2"] = log.record("training set v2: rule labels, hand labels where the rules abstain",
+    ids["v2"] = log.record("training set v2: rule labels, annotation labels where the rules abstain",
                            inputs=[data.train, load_annotations()], output=training_set(data, "v2"),
-                           params={"labels": "rules; by hand (A, B, published: majority)"})
+                           params={"labels": "rules; annotation passes A and B (published label breaks ties)"})
     return ids

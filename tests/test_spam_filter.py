@@ -287,3 +287,20 @@ def test_filter_app_serves_text_with_the_filter_s_names() -> None:
         assert (meta["model_name"], meta["model_version"], meta["input_type"]) == ("spam-filter", "7", "text")
         assert meta["class_names"] == list(model.CLASS_NAMES)
         assert client.post("/predict", json={"inputs": SPAMMY[0]}).json()["predictions"][0]["label"] == "spam"
+
+
+def test_band_metrics_score_only_the_decisions_taken_alone() -> None:
+    y = np.array([1, 0, 1, 0])
+    proba = np.array([[0.1, 0.9], [0.45, 0.55], [0.8, 0.2], [0.95, 0.05]])
+    band = model.band_metrics(y, proba, 0.7)  # the second comment goes to a moderator
+    assert band["review_share"] == pytest.approx(0.25)
+    assert band["recall"] == pytest.approx(0.5) and band["fpr"] == pytest.approx(0.0)
+    everyone = model.band_metrics(y, proba, 0)
+    assert everyone["review_share"] == 0 and everyone["fpr"] == pytest.approx(0.5)
+    assert everyone == model.decision_metrics(y, proba.argmax(axis=1)) | {"review_share": 0.0}
+    with pytest.raises(ValueError, match="threshold must be a number in"):
+        model.band_metrics(y, proba, 1.5)
+    with pytest.raises(ValueError, match="proba must have shape"):
+        model.band_metrics(y, proba[:, 1], 0.5)
+    with pytest.raises(ValueError, match="sends every comment to review"):
+        model.band_metrics(y, proba, 0.99)

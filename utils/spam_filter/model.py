@@ -28,6 +28,7 @@ __all__ = [
     "CLASS_NAMES",
     "PARAM_GRID",
     "TuneResult",
+    "band_metrics",
     "decision_metrics",
     "evaluate",
     "filter_app",
@@ -79,6 +80,32 @@ def decision_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     (tn, fp), _ = report.confusion
     return {"accuracy": report.accuracy, "precision": report.precision, "recall": report.recall,
             "f1": report.f1, "fpr": float(fp / (fp + tn)) if fp + tn else float("nan")}
+
+
+def band_metrics(y_true: Any, proba: Any, threshold: float) -> dict[str, float]:
+    """The scoping document's metrics of the filter with its review band: one definition for all.
+
+    Introduced in project/04_error_analysis.ipynb (the audit before release) and used for
+    production traffic in project/06_monitoring.ipynb. ``proba`` holds the model's two
+    probabilities per comment; a comment whose confidence (its top probability) is below
+    ``threshold`` goes to a moderator, as the server's ``min_confidence`` withholds it. Returns
+    :func:`decision_metrics` of the decisions the filter takes on its own (the most probable
+    label of every other comment), plus ``review_share``, the share sent to moderators.
+    ``threshold=0`` scores every comment, a filter without a band.
+    """
+    y = as_1d(y_true, "y_true")
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != len(CLASS_NAMES):
+        raise ValueError(f"proba must have shape (n, {len(CLASS_NAMES)}), got {p.shape}")
+    check_same_length(y_true=y, proba=p)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    automated = p.max(axis=1) >= threshold
+    if not automated.any():
+        raise ValueError(f"threshold={threshold!r} sends every comment to review; nothing to score")
+    scores = decision_metrics(y[automated], p[automated].argmax(axis=1))
+    return scores | {"review_share": float(1 - automated.mean())}
 
 
 def evaluate(model: Any, texts: Any, labels: Any) -> dict[str, float]:

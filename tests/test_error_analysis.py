@@ -12,10 +12,8 @@ from sklearn import metrics as skm
 from utils.error_analysis import (
     OVERALL,
     AuditResult,
-    balanced_sample,
     binary_report,
     confusion_frame,
-    disparity,
     find_problem_slices,
     metrics_by_slice,
     per_class_report,
@@ -26,7 +24,8 @@ from utils.error_analysis import (
     threshold_for,
 )
 from utils.error_analysis.audit import wilson_interval
-from utils.error_analysis.splits import allocate
+from utils.error_analysis.slices import _disparity
+from utils.error_analysis.splits import _balanced_sample, allocate
 
 
 @pytest.fixture(scope="module")
@@ -197,15 +196,15 @@ def test_disparity(data):
     y, pred, group, _ = data
     frame = metrics_by_slice(y, pred, group)
     acc = frame.drop(OVERALL)["accuracy"]
-    assert disparity(frame, "accuracy") == pytest.approx(acc.max() - acc.min())
-    assert disparity(frame, "accuracy", kind="ratio") == pytest.approx(acc.min() / acc.max())
+    assert _disparity(frame, "accuracy") == pytest.approx(acc.max() - acc.min())
+    assert _disparity(frame, "accuracy", kind="ratio") == pytest.approx(acc.min() / acc.max())
     overall = frame.loc[OVERALL, "accuracy"]
-    assert disparity(frame, "accuracy", method="to_overall") == pytest.approx(
+    assert _disparity(frame, "accuracy", method="to_overall") == pytest.approx(
         (acc - overall).abs().max())
     # slices under min_support are excluded: only "a" (n ~ 1600) is left -> undefined
-    assert np.isnan(disparity(frame, "accuracy", min_support=1500))
+    assert np.isnan(_disparity(frame, "accuracy", min_support=1500))
     with pytest.raises(ValueError, match="no column"):
-        disparity(frame, "auc")
+        _disparity(frame, "auc")
 
 
 # ---------------------------------------------------------------- prioritisation
@@ -439,12 +438,12 @@ def test_split_bad_inputs():
 
 def test_balanced_sample():
     df = pd.DataFrame({"y": np.repeat([0, 1, 2], [100, 30, 50])})
-    out = balanced_sample(df, label="y")
+    out = _balanced_sample(df, label="y")
     assert out["y"].value_counts().to_dict() == {0: 30, 1: 30, 2: 30}
     assert out.index.is_monotonic_increasing
     with pytest.raises(ValueError, match="fewer rows"):
-        balanced_sample(df, label="y", n_per_class=40)
-    assert len(balanced_sample(df, label="y", n_per_class=40, replace=True)) == 120
+        _balanced_sample(df, label="y", n_per_class=40)
+    assert len(_balanced_sample(df, label="y", n_per_class=40, replace=True)) == 120
 
 
 # ---------------------------------------------------------------- problem slices

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from utils.labeling.label_errors import (
     LabelIssues,
-    confident_joint,
-    confident_thresholds,
+    _check_inputs,
+    _confident_joint,
+    _quality,
+    _thresholds,
     find_label_issues,
-    label_quality_scores,
 )
 
 
@@ -42,7 +43,8 @@ def problem():
 def test_thresholds_are_mean_self_confidence():
     labels = np.array([0, 0, 1, 1, 1])
     p = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.4, 0.6], [0.5, 0.5]])
-    np.testing.assert_allclose(confident_thresholds(labels, p), [0.8, (0.8 + 0.6 + 0.5) / 3])
+    np.testing.assert_allclose(_thresholds(*_check_inputs(labels, p)), [0.8, (0.8 + 0.6 + 0.5) / 3])
+    np.testing.assert_allclose(find_label_issues(labels, p).thresholds, [0.8, (0.8 + 0.6 + 0.5) / 3])
 
 
 def test_confident_joint_by_hand():
@@ -50,9 +52,11 @@ def test_confident_joint_by_hand():
     labels = np.array([0, 0, 0, 1, 1])
     p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9], [0.4, 0.6]])
     # uncalibrated: ex0,1 -> (0,0); ex2: 0.7 < 0.75, not confident; ex3 -> (1,1); ex4 none
-    np.testing.assert_array_equal(confident_joint(labels, p, calibrate=False), [[2, 0], [0, 1]])
+    y, q = _check_inputs(labels, p)
+    np.testing.assert_array_equal(_confident_joint(y, q, _thresholds(y, q), calibrate=False)[0],
+                                  [[2, 0], [0, 1]])
     # calibrated rows sum to the class counts (3 and 2)
-    np.testing.assert_array_equal(confident_joint(labels, p), [[3, 0], [0, 2]])
+    np.testing.assert_array_equal(find_label_issues(labels, p).confident_joint, [[3, 0], [0, 2]])
 
 
 def test_off_diagonal_example_is_flagged():
@@ -72,8 +76,9 @@ def test_off_diagonal_example_is_flagged():
 def test_quality_scores_known_values():
     labels = np.array([0, 2])
     p = np.array([[0.6, 0.3, 0.1], [0.5, 0.2, 0.3]])
-    np.testing.assert_allclose(label_quality_scores(labels, p), [0.6, 0.3])
-    np.testing.assert_allclose(label_quality_scores(labels, p, method="normalized_margin"),
+    y, q = _check_inputs(labels, p)
+    np.testing.assert_allclose(_quality(y, q, "self_confidence"), [0.6, 0.3])
+    np.testing.assert_allclose(_quality(y, q, "normalized_margin"),
                                [(0.6 - 0.3 + 1) / 2, (0.3 - 0.5 + 1) / 2])
 
 
@@ -94,8 +99,7 @@ def test_ranking_is_by_quality_and_mask_matches(problem):
     assert set(res.ranked_indices) == set(np.flatnonzero(res.mask))
     q = res.quality[res.ranked_indices]
     assert (np.diff(q) >= 0).all()
-    np.testing.assert_allclose(res.quality, label_quality_scores(noisy, probs,
-                                                                 method="normalized_margin"))
+    np.testing.assert_allclose(res.quality, _quality(*_check_inputs(noisy, probs), "normalized_margin"))
 
 
 def test_filters_nest_as_expected(problem):

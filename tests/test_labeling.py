@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.labeling.aggregate import DawidSkeneLabelModel, majority_vote, majority_vote_proba
+from utils.labeling.aggregate import DawidSkeneLabelModel, _majority_vote_proba, majority_vote
 from utils.labeling.analysis import (
-    label_conflict,
-    label_coverage,
-    label_overlap,
-    lf_pairwise_conflicts,
+    _label_conflict,
+    _label_coverage,
+    _label_overlap,
+    _lf_pairwise_conflicts,
     lf_summary,
 )
 from utils.labeling.lf import (
@@ -268,16 +268,16 @@ def test_lf_summary_matches_brute_force(data) -> None:
                                   check_dtype=False)
     n = L.shape[0]
     votes = (L != -1).sum(axis=1)
-    assert label_coverage(L) == pytest.approx((votes > 0).mean())
-    assert label_overlap(L) == pytest.approx((votes > 1).mean())
+    assert _label_coverage(L) == pytest.approx((votes > 0).mean())
+    assert _label_overlap(L) == pytest.approx((votes > 1).mean())
     conflicted = [len(set(r.tolist()) - {-1}) > 1 for r in L]
-    assert label_conflict(L) == pytest.approx(np.mean(conflicted))
-    pair = lf_pairwise_conflicts(L, normalize=False).to_numpy()
+    assert _label_conflict(L) == pytest.approx(np.mean(conflicted))
+    pair = _lf_pairwise_conflicts(L, normalize=False).to_numpy()
     for a in range(L.shape[1]):
         for b in range(L.shape[1]):
             both = (L[:, a] != -1) & (L[:, b] != -1) & (L[:, a] != L[:, b])
             assert pair[a, b] == both.sum()
-    np.testing.assert_allclose(lf_pairwise_conflicts(L).to_numpy(), pair / n)
+    np.testing.assert_allclose(_lf_pairwise_conflicts(L).to_numpy(), pair / n)
 
 
 def test_lf_summary_without_gold_and_names() -> None:
@@ -343,7 +343,7 @@ def test_majority_vote_matches_brute_force(data, tie_break, weighted) -> None:
     got = majority_vote(L, cardinality=3, weights=weights, tie_break=tie_break)
     want = [_brute_vote(r, 3, weights, tie_break) for r in L]
     np.testing.assert_array_equal(got, want)
-    proba = majority_vote_proba(L, cardinality=3, weights=weights)
+    proba = _majority_vote_proba(L, cardinality=3, weights=weights)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     voted = got != -1
     np.testing.assert_array_equal(proba[voted].argmax(axis=1), got[voted])
@@ -359,7 +359,7 @@ def test_majority_vote_ties_and_abstains() -> None:
     assert np.abs(np.bincount(draws) / 2000 - 1 / 3).max() < 0.05
     np.testing.assert_array_equal(draws, majority_vote(tied, cardinality=3, tie_break="random",
                                                        seed=1))
-    np.testing.assert_allclose(majority_vote_proba(L, cardinality=2)[1], [0.5, 0.5])
+    np.testing.assert_allclose(_majority_vote_proba(L, cardinality=2)[1], [0.5, 0.5])
     np.testing.assert_array_equal(majority_vote(L, cardinality=2, weights=[0, 1]), [0, -1, 1, -1])
 
 

@@ -16,15 +16,15 @@ from utils.deployment.monitoring import (
     AlertRule,
     LatencyTracker,
     ReferenceProfile,
-    chi2_test,
+    _chi2_test,
+    _js_distance,
+    _ks_test,
+    _psi,
+    _wasserstein_normed,
     drift_report,
     evaluate_alerts,
-    js_distance,
-    ks_test,
     prediction_drift,
-    psi,
     reference_thresholds,
-    wasserstein_normed,
 )
 
 rng = np.random.default_rng(0)
@@ -40,19 +40,19 @@ BIG_B = rng.normal(0.02, 1, 30_000)
 @pytest.mark.parametrize(("a", "b"), [(A, B), (A, A[:100]), (np.round(A, 1), np.round(B, 1))])
 def test_ks_matches_scipy_exact(a, b):
     ref = stats.ks_2samp(a, b)
-    d, p = ks_test(a, b)
+    d, p = _ks_test(a, b)
     assert d == pytest.approx(ref.statistic, abs=1e-12)
     assert p == pytest.approx(ref.pvalue, rel=1e-9)
 
 
 def test_ks_large_matches_scipy_asymptotic():
     ref = stats.ks_2samp(BIG_A[:12_000], BIG_B[:11_000], method="asymp")
-    d, p = ks_test(BIG_A[:12_000], BIG_B[:11_000])
+    d, p = _ks_test(BIG_A[:12_000], BIG_B[:11_000])
     assert d == pytest.approx(ref.statistic, abs=1e-12)
     assert p == pytest.approx(ref.pvalue, rel=1e-9)
     # past an effective size of 10,000 the limiting distribution: within 1 %
     ref = stats.ks_2samp(BIG_A, BIG_B, method="asymp")
-    d, p = ks_test(BIG_A, BIG_B)
+    d, p = _ks_test(BIG_A, BIG_B)
     assert d == pytest.approx(ref.statistic, abs=1e-12)
     assert p == pytest.approx(ref.pvalue, rel=0.01)
 
@@ -60,12 +60,12 @@ def test_ks_large_matches_scipy_asymptotic():
 @pytest.mark.parametrize(("a", "b"), [(A, B), (BIG_A, BIG_B), (np.round(A), np.round(B))])
 def test_wasserstein_matches_scipy(a, b):
     expected = stats.wasserstein_distance(a, b) / max(np.std(a), 1e-3)
-    assert wasserstein_normed(a, b) == pytest.approx(expected, rel=1e-9)
+    assert _wasserstein_normed(a, b) == pytest.approx(expected, rel=1e-9)
 
 
 def test_wasserstein_constant_reference_uses_the_floor():
     a, b = np.zeros(50), np.full(50, 0.01)
-    assert wasserstein_normed(a, b) == pytest.approx(0.01 / 1e-3)
+    assert _wasserstein_normed(a, b) == pytest.approx(0.01 / 1e-3)
 
 
 def test_chi2_matches_scipy_contingency():
@@ -75,7 +75,7 @@ def test_chi2_matches_scipy_contingency():
         np.r_[np.zeros(len(a)), np.ones(len(b))], np.r_[a, b]
     ).to_numpy()
     expected = stats.chi2_contingency(table, correction=False)
-    stat, p = chi2_test(a, b)
+    stat, p = _chi2_test(a, b)
     assert stat == pytest.approx(expected.statistic, rel=1e-9)
     assert p == pytest.approx(expected.pvalue, rel=1e-9)
 
@@ -83,7 +83,7 @@ def test_chi2_matches_scipy_contingency():
 def test_chi2_two_categories_equals_z_test():
     a = np.r_[np.ones(40), np.zeros(60)]
     b = np.r_[np.ones(55), np.zeros(45)]
-    stat, p = chi2_test(a, b)
+    stat, p = _chi2_test(a, b)
     p1, p2, pool = 0.40, 0.55, 0.475
     z = (p2 - p1) / math.sqrt(pool * (1 - pool) * (1 / 100 + 1 / 100))
     assert stat == pytest.approx(z**2)
@@ -91,7 +91,7 @@ def test_chi2_two_categories_equals_z_test():
 
 
 def test_chi2_single_category_is_no_drift():
-    assert chi2_test(np.array(["a"] * 5), np.array(["a"] * 7)) == (0.0, 1.0)
+    assert _chi2_test(np.array(["a"] * 5), np.array(["a"] * 7)) == (0.0, 1.0)
 
 
 def test_js_matches_scipy_categorical():
@@ -99,14 +99,14 @@ def test_js_matches_scipy_categorical():
     b = np.array(list("aabbbccccc"), dtype=object)
     p = np.array([3, 4, 2, 1]) / 10
     q = np.array([2, 3, 5, 0]) / 10
-    assert js_distance(a, b, categorical=True) == pytest.approx(jensenshannon(p, q, base=2))
+    assert _js_distance(a, b, categorical=True) == pytest.approx(jensenshannon(p, q, base=2))
 
 
 def test_js_matches_scipy_binned():
     edges = np.quantile(A, np.linspace(0.1, 0.9, 9))
     p = np.diff(np.r_[0, np.searchsorted(np.sort(A), edges, "right"), len(A)])
     q = np.diff(np.r_[0, np.searchsorted(np.sort(B), edges, "right"), len(B)])
-    got = js_distance(A, B, bins=edges)
+    got = _js_distance(A, B, bins=edges)
     assert got == pytest.approx(jensenshannon(p / p.sum(), q / q.sum(), base=2))
 
 
@@ -114,14 +114,14 @@ def test_psi_known_answer():
     a = np.array(list("aabb"), dtype=object)
     b = np.array(list("abbb"), dtype=object)
     expected = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
-    assert psi(a, b, categorical=True) == pytest.approx(expected)
-    assert psi(A, A) == pytest.approx(0.0, abs=1e-12)
+    assert _psi(a, b, categorical=True) == pytest.approx(expected)
+    assert _psi(A, A) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_psi_empty_bin_is_finite():
     a = np.array(["x"] * 10 + ["y"] * 10, dtype=object)
     b = np.array(["x"] * 20, dtype=object)
-    assert math.isfinite(psi(a, b, categorical=True))
+    assert math.isfinite(_psi(a, b, categorical=True))
 
 
 @settings(max_examples=30, deadline=None)
@@ -131,19 +131,19 @@ def test_psi_empty_bin_is_finite():
 )
 def test_statistics_match_scipy_property(a, b):
     a, b = np.array(a), np.array(b)
-    assert ks_test(a, b)[0] == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
+    assert _ks_test(a, b)[0] == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
     w = stats.wasserstein_distance(a, b) / max(np.std(a), 1e-3)
-    assert wasserstein_normed(a, b) == pytest.approx(w, rel=1e-7, abs=1e-9)
-    assert 0.0 <= js_distance(a, b, bins=4) <= 1.0
+    assert _wasserstein_normed(a, b) == pytest.approx(w, rel=1e-7, abs=1e-9)
+    assert 0.0 <= _js_distance(a, b, bins=4) <= 1.0
 
 
 def test_statistics_reject_bad_input():
     with pytest.raises(ValueError, match="ref contains 1 NaN"):
-        ks_test([1.0, np.nan], [1.0, 2.0])
+        _ks_test([1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="cur is empty"):
-        wasserstein_normed([1.0, 2.0], [])
+        _wasserstein_normed([1.0, 2.0], [])
     with pytest.raises(ValueError, match="bins must be >= 2"):
-        psi(A, B, bins=1)
+        _psi(A, B, bins=1)
 
 
 # ----------------------------------------------------------------------------- profile
@@ -275,9 +275,9 @@ def test_per_column_method_and_threshold():
 def test_psi_in_report_matches_function():
     ref, cur = frame(3000, 0), frame(3000, 1, shift=4)
     t = drift_report(ref, cur, method="psi").table.set_index("column")
-    assert t.loc["age", "statistic"] == pytest.approx(psi(ref["age"], cur["age"]))
+    assert t.loc["age", "statistic"] == pytest.approx(_psi(ref["age"], cur["age"]))
     assert t.loc["city", "statistic"] == pytest.approx(
-        psi(ref["city"].to_numpy(), cur["city"].to_numpy(), categorical=True))
+        _psi(ref["city"].to_numpy(), cur["city"].to_numpy(), categorical=True))
 
 
 def test_dataset_verdict():

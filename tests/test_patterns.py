@@ -15,8 +15,8 @@ from utils.deployment.patterns import (
     CanaryRollout,
     Router,
     ShadowDeployment,
+    _simulate_traffic,
     bucket_of,
-    simulate_traffic,
 )
 
 
@@ -91,7 +91,7 @@ def test_canary_is_a_router_and_starts_at_first_step():
 @given(weight=st.sampled_from([0.01, 0.05, 0.1, 0.25, 0.5, 0.9]), salt=st.text(max_size=5))
 def test_canary_share_converges_to_weight(weight, salt):
     c = CanaryRollout(steps=(weight,), hash_salt=salt)
-    share = simulate_traffic(c, KEYS).get("canary", 0.0)
+    share = _simulate_traffic(c, KEYS).get("canary", 0.0)
     # binomial standard error with 20,000 keys is at most 0.0036: allow 5 of them
     assert abs(share - weight) < 0.018
 
@@ -100,16 +100,16 @@ def test_share_is_exact_on_bucket_boundaries():
     c = CanaryRollout(steps=(0.25,))
     buckets = np.array([bucket_of(k) for k in KEYS])
     expected = np.mean(buckets < 2500)
-    assert simulate_traffic(c, KEYS)["canary"] == pytest.approx(expected)
+    assert _simulate_traffic(c, KEYS)["canary"] == pytest.approx(expected)
 
 
 def test_rollback_sends_zero_traffic():
     c = CanaryRollout(steps=(0.5, 1.0))
     c.advance()
-    assert simulate_traffic(c, KEYS).get("canary", 0.0) == 1.0
+    assert _simulate_traffic(c, KEYS).get("canary", 0.0) == 1.0
     c.rollback()
     assert c.weight == 0.0 and c.status == "rolled_back"
-    shares = simulate_traffic(c, KEYS)
+    shares = _simulate_traffic(c, KEYS)
     assert list(shares.index) == ["stable"] and shares["stable"] == 1.0
 
 
@@ -130,7 +130,7 @@ def test_same_key_same_arm_and_monotone(key):
 
 def test_full_weight_routes_everyone_to_canary():
     c = CanaryRollout(steps=(1.0,))
-    assert simulate_traffic(c, KEYS[:500]).to_dict() == {"canary": 1.0}
+    assert _simulate_traffic(c, KEYS[:500]).to_dict() == {"canary": 1.0}
 
 
 def test_route_without_key_is_deterministic():
@@ -304,7 +304,7 @@ def test_blue_green_switch_and_instant_rollback():
     assert bg.predict_proba(X4)[0, 1] == 0.1 and bg.route("any") == "blue"
     bg.switch()
     assert bg.active == "green" and bg.predict_proba(X4)[0, 1] == 0.8
-    assert simulate_traffic(bg, KEYS[:100]).to_dict() == {"green": 1.0}
+    assert _simulate_traffic(bg, KEYS[:100]).to_dict() == {"green": 1.0}
     bg.rollback()
     assert bg.active == "blue" and bg.predict_proba(X4)[0, 1] == 0.1
 
@@ -322,11 +322,11 @@ def test_blue_green_rollback_without_switch():
 
 def test_simulate_traffic_validation():
     with pytest.raises(ValueError, match="keys is empty"):
-        simulate_traffic(CanaryRollout(), [])
+        _simulate_traffic(CanaryRollout(), [])
     with pytest.raises(TypeError, match="single str"):
-        simulate_traffic(CanaryRollout(), "abc")
+        _simulate_traffic(CanaryRollout(), "abc")
     with pytest.raises(TypeError, match="route"):
-        simulate_traffic(object(), ["a"])  # type: ignore[arg-type]
+        _simulate_traffic(object(), ["a"])  # type: ignore[arg-type]
 
 
 def test_shadow_outputs_line_up_with_the_requests_and_mark_missing_rows() -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils.tracking import ExperimentTracker, Run, fingerprint_data, git_commit, source_hash
+from utils.tracking import ExperimentTracker, Run, _git_commit, fingerprint_data, source_hash
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -105,7 +105,7 @@ def test_source_hash_functions_and_text():
 
 
 def test_git_commit_outside_and_inside_a_repo(tmp_path):
-    assert git_commit(tmp_path) is None
+    assert _git_commit(tmp_path) is None
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
@@ -120,10 +120,10 @@ def test_git_commit_outside_and_inside_a_repo(tmp_path):
                               capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("git is not available")
-    assert git_commit(repo) == full[:12]
-    assert git_commit(repo, short=False) == full
+    assert _git_commit(repo) == full[:12]
+    assert _git_commit(repo, short=False) == full
     (repo / "train.py").write_text("print(2)\n")
-    assert git_commit(repo) == full[:12] + "+dirty"
+    assert _git_commit(repo) == full[:12] + "+dirty"
 
 
 # ---- logging and reading back

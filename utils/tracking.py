@@ -4,7 +4,7 @@ Introduced in week2/05_data_centric.ipynb (syllabus W2.15). A run records what i
 reproduce and compare it:
 
 - a **run id** and a **timestamp** (UTC, ISO 8601);
-- the **code version**: a git commit (:func:`git_commit`) or a content hash of the training
+- the **code version**: a git commit id or a content hash of the training
   source (:func:`source_hash`);
 - a **data fingerprint**: a content hash of the data the model saw (:func:`fingerprint_data`),
   so that two runs on "the same data set" that in fact saw different rows can be told apart;
@@ -40,7 +40,6 @@ __all__ = [
     "ExperimentTracker",
     "Run",
     "fingerprint_data",
-    "git_commit",
     "source_hash",
 ]
 
@@ -127,11 +126,11 @@ def source_hash(*sources: Any) -> str:
     return _sha(parts)
 
 
-def git_commit(path: str | os.PathLike[str] = ".", *, short: bool = True) -> str | None:
+def _git_commit(path: str | os.PathLike[str] = ".", *, short: bool = True) -> str | None:
     """Return the git commit of the repository holding ``path``, or None outside git.
 
     A ``+dirty`` suffix marks uncommitted changes to tracked files: the commit alone then does
-    not describe the code that ran. Not used by the book's pages, which version their code with
+    not describe the code that ran. Private (no page uses it), which version their code with
     :func:`source_hash`.
     """
     cwd = Path(path)
@@ -306,7 +305,8 @@ class ExperimentTracker:
             timestamp: overrides the clock for this run.
         """
         if code_version is None or not str(code_version).strip():
-            raise ValueError("code_version is required: pass git_commit() or source_hash(...)")
+            raise ValueError("code_version is required: pass source_hash(...) or a version "
+                             "string such as a git commit id")
         if (data is None) == (data_fingerprint is None):
             raise ValueError("give exactly one of data (to fingerprint) or data_fingerprint")
         if data is not None:

@@ -46,15 +46,10 @@ __all__ = [
     "DriftReport",
     "LatencyTracker",
     "ReferenceProfile",
-    "chi2_test",
     "drift_report",
     "evaluate_alerts",
-    "js_distance",
-    "ks_test",
     "prediction_drift",
-    "psi",
     "reference_thresholds",
-    "wasserstein_normed",
 ]
 
 Kind = Literal["numerical", "categorical"]
@@ -378,10 +373,10 @@ def _finite_sample(values: Any, name: str) -> npt.NDArray[np.float64]:
     return np.sort(as_finite_float(as_1d(values, name), name))
 
 
-def ks_test(ref: Any, cur: Any) -> tuple[float, float]:
+def _ks_test(ref: Any, cur: Any) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov test; returns ``(statistic, p_value)`` like ``ks_2samp``.
 
-    Not used by the book's pages: they call :func:`drift_report`, which runs the same test for
+    Private (no page uses it): they call :func:`drift_report`, which runs the same test for
     ``method="ks"``.
     """
     r, c = _finite_sample(ref, "ref"), _finite_sample(cur, "cur")
@@ -389,11 +384,11 @@ def ks_test(ref: Any, cur: Any) -> tuple[float, float]:
     return d, _ks_pvalue(d, len(r), len(c), r, c)
 
 
-def wasserstein_normed(ref: Any, cur: Any) -> float:
+def _wasserstein_normed(ref: Any, cur: Any) -> float:
     """Wasserstein-1 distance divided by ``max(std(ref), 0.001)`` (evidently's normalisation).
 
     A value of 0.1 means the distributions differ by about a tenth of a reference standard
-    deviation. Not used by the book's pages: they call :func:`drift_report`, which computes the
+    deviation. Private (no page uses it): they call :func:`drift_report`, which computes the
     same distance for ``method="wasserstein"``.
     """
     r, c = _finite_sample(ref, "ref"), _finite_sample(cur, "cur")
@@ -424,38 +419,38 @@ def _counts_pair(ref: Any, cur: Any, bins: int | Any, categorical: bool
     return count(rs), count(cs)
 
 
-def psi(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = False,
+def _psi(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = False,
         eps: float = 1e-4) -> float:
     """Population stability index, ``sum((q - p) * ln(q / p))`` over bins of the reference.
 
     Numerical bins are reference quantiles (or the given inner edges); shares are clipped at
-    ``eps`` so an empty bin does not give infinity. Not used by the book's pages: they call
+    ``eps`` so an empty bin does not give infinity. Private (no page uses it): they call
     :func:`drift_report`, which computes the same index for ``method="psi"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)
     return _psi_counts(a, b, eps)
 
 
-def js_distance(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = False,
+def _js_distance(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = False,
                 base: float = 2.0) -> float:
     """Jensen-Shannon distance (base 2, in [0, 1]) between binned or categorical samples.
 
     Equal to ``scipy.spatial.distance.jensenshannon(p, q, base)`` on the bin shares.
-    Not used by the book's pages: they call :func:`drift_report`, which computes the same
+    Private (no page uses it): they call :func:`drift_report`, which computes the same
     distance for ``method="jensenshannon"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)
     return _js_counts(a, b, base)
 
 
-def chi2_test(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = True
+def _chi2_test(ref: Any, cur: Any, *, bins: int | Any = 10, categorical: bool = True
               ) -> tuple[float, float]:
     """Chi-square test that two samples share one distribution; ``(statistic, p_value)``.
 
     The test of homogeneity on the 2 x k table of counts, as
     ``scipy.stats.chi2_contingency(table, correction=False)``; unlike a goodness-of-fit test
     against reference shares, a category absent from the reference does not give infinity.
-    Not used by the book's pages: they call :func:`drift_report`, which runs the same test for
+    Private (no page uses it): they call :func:`drift_report`, which runs the same test for
     ``method="chi2"``.
     """
     a, b = _counts_pair(ref, cur, bins, categorical)

@@ -9,7 +9,6 @@ is a model. The same objects can sit inside the serving app.
 - :class:`ShadowDeployment`: the primary model answers; a sampled copy of the traffic goes to the
   shadow model, whose failures and time-outs are counted and never reach the caller.
 - :class:`BlueGreen`: two full environments, one live; switch and instant rollback.
-- :func:`simulate_traffic`: the share of a stream of keys that each arm receives.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ __all__ = [
     "Router",
     "ShadowDeployment",
     "bucket_of",
-    "simulate_traffic",
 ]
 
 #: Number of hash buckets, so traffic shares are resolved to 1/10,000 (0.01 %).
@@ -409,10 +407,10 @@ class BlueGreen:
         return np.asarray(model.predict_proba(X), dtype=np.float64)
 
 
-def simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:
+def _simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:
     """Route every key once and return the share of requests each arm received.
 
-    Not used by the book's pages. Returns a Series named ``"share"`` indexed by arm name,
+    Private (no page uses it). Returns a Series named ``"share"`` indexed by arm name,
     sorted by name.
     """
     if not callable(getattr(router, "route", None)):

@@ -3,12 +3,12 @@
 Introduced in week2/03_error_analysis.ipynb and week2/04_skewed_data.ipynb, used in
 labs/w2_journey_through_data.ipynb.
 
-- :mod:`utils.error_analysis.slices`: ``metrics_by_slice``, ``disparity``, ``find_problem_slices``.
+- :mod:`utils.error_analysis.slices`: ``metrics_by_slice``, ``find_problem_slices``.
 - :mod:`utils.error_analysis.prioritize`: ``prioritization_table``.
 - :mod:`utils.error_analysis.skewed`: ``binary_report``, ``per_class_report``,
   ``confusion_frame``, ``pr_curve``, ``threshold_for``.
 - :mod:`utils.error_analysis.audit`: ``performance_audit``, ``wilson_interval``.
-- :mod:`utils.error_analysis.splits`: ``stratified_split``, ``balanced_sample``.
+- :mod:`utils.error_analysis.splits`: ``stratified_split``.
 """
 
 from __future__ import annotations
@@ -23,17 +23,15 @@ from utils.error_analysis.skewed import (
     pr_curve,
     threshold_for,
 )
-from utils.error_analysis.slices import OVERALL, disparity, find_problem_slices, metrics_by_slice
-from utils.error_analysis.splits import balanced_sample, stratified_split
+from utils.error_analysis.slices import OVERALL, find_problem_slices, metrics_by_slice
+from utils.error_analysis.splits import stratified_split
 
 __all__ = [
     "OVERALL",
     "AuditResult",
     "BinaryReport",
-    "balanced_sample",
     "binary_report",
     "confusion_frame",
-    "disparity",
     "find_problem_slices",
     "metrics_by_slice",
     "per_class_report",

@@ -23,7 +23,6 @@ from utils._validation import as_1d, as_finite_float, check_same_length
 
 __all__ = [
     "OVERALL",
-    "disparity",
     "find_problem_slices",
     "metrics_by_slice",
 ]
@@ -282,13 +281,13 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
     return frame
 
 
-def disparity(frame: pd.DataFrame, metric: str, *,
+def _disparity(frame: pd.DataFrame, metric: str, *,
               method: Literal["between_groups", "to_overall"] = "between_groups",
               kind: Literal["difference", "ratio"] = "difference",
               min_support: int = 30) -> float:
     """The largest gap in ``metric`` across the slices of a :func:`metrics_by_slice` table.
 
-    Not used by the book's pages.
+    Private (no page uses it).
 
     ``between_groups``: max minus min (``difference``) or min over max (``ratio``) across the
     slices. ``to_overall``: the largest absolute difference from the ``(overall)`` row, or the

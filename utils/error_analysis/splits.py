@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["allocate", "balanced_sample", "stratified_split"]
+__all__ = ["allocate", "stratified_split"]
 
 
 def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
@@ -157,11 +157,11 @@ def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] =
     return tuple(df.iloc[np.flatnonzero(row_split == i)] for i in range(len(w)))
 
 
-def balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = None,
+def _balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = None,
                     seed: int = 0, replace: bool = False) -> pd.DataFrame:
     """The same number of rows from every class (by default, the size of the smallest class).
 
-    Not used by the book's pages. Rows are drawn at random within each class and returned in
+    Private (no page uses it). Rows are drawn at random within each class and returned in
     their original order; with ``replace=True`` a class may be over-sampled.
     """
     codes, classes = _label_codes(df, label)

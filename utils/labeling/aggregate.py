@@ -19,7 +19,7 @@ import numpy.typing as npt
 from utils._validation import as_finite_float
 from utils.labeling.analysis import _as_label_matrix
 
-__all__ = ["DawidSkeneLabelModel", "majority_vote", "majority_vote_proba"]
+__all__ = ["DawidSkeneLabelModel", "majority_vote"]
 
 TieBreak = Literal["abstain", "random", "lowest"]
 
@@ -120,11 +120,11 @@ def majority_vote(
     return _pick(votes, has_votes, tie_break, seed)
 
 
-def majority_vote_proba(L: Any, *, cardinality: int, weights: Any = None
+def _majority_vote_proba(L: Any, *, cardinality: int, weights: Any = None
                         ) -> npt.NDArray[np.float64]:
     """Share of the (weighted) votes each class receives, per example.
 
-    Not used by the book's pages. Rows sum to 1; a row with no votes is uniform
+    Private (no page uses it). Rows sum to 1; a row with no votes is uniform
     (``1 / cardinality`` everywhere). The arg-max of a row is the majority vote, and its value
     says how clear the vote was, which is what a coverage-vs-accuracy threshold needs.
     """

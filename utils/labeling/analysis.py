@@ -18,10 +18,6 @@ import pandas as pd
 from utils._validation import check_labels, check_same_length
 
 __all__ = [
-    "label_conflict",
-    "label_coverage",
-    "label_overlap",
-    "lf_pairwise_conflicts",
     "lf_summary",
 ]
 
@@ -87,28 +83,28 @@ def _conflicted_rows(L: np.ndarray, voted: np.ndarray) -> np.ndarray:
     return (hi != -1) & (lo != hi)
 
 
-def label_coverage(L: Any) -> float:
+def _label_coverage(L: Any) -> float:
     """Share of examples that at least one labeling function labels.
 
-    Not used by the book's pages.
+    Private (no page uses it).
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(arr.max(axis=1) != -1))
 
 
-def label_overlap(L: Any) -> float:
+def _label_overlap(L: Any) -> float:
     """Share of examples labelled by two or more labeling functions.
 
-    Not used by the book's pages.
+    Private (no page uses it).
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(_votes_per_row(arr) > 1))
 
 
-def label_conflict(L: Any) -> float:
+def _label_conflict(L: Any) -> float:
     """Share of examples on which two labeling functions vote different labels.
 
-    Not used by the book's pages.
+    Private (no page uses it).
     """
     arr, _ = _as_label_matrix(L)
     return float(np.mean(_conflicted_rows(arr, arr != -1)))
@@ -200,12 +196,12 @@ def lf_summary(
     return table
 
 
-def lf_pairwise_conflicts(
+def _lf_pairwise_conflicts(
     L: Any, *, lf_names: Sequence[str] | None = None, normalize: bool = True
 ) -> pd.DataFrame:
     """For every pair of labeling functions, how often both vote and disagree.
 
-    Not used by the book's pages. Snorkel only reports one conflict number per function; this
+    Private (no page uses it). Snorkel only reports one conflict number per function; this
     matrix says *with which* other function it conflicts.
 
     Args:

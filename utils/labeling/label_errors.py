@@ -32,10 +32,7 @@ from utils._validation import check_labels, check_probabilities, check_same_leng
 
 __all__ = [
     "LabelIssues",
-    "confident_joint",
-    "confident_thresholds",
     "find_label_issues",
-    "label_quality_scores",
 ]
 
 FilterBy = Literal[
@@ -81,17 +78,6 @@ def _check_inputs(labels: Any, pred_probs: Any) -> tuple[npt.NDArray[np.int64],
     return y, p
 
 
-def confident_thresholds(labels: Any, pred_probs: Any) -> npt.NDArray[np.float64]:
-    """Per-class thresholds: mean ``pred_probs[:, j]`` over the examples labelled ``j``.
-
-    A class that no example carries gets ``inf``, so no example is ever confidently assigned to
-    it. Not used by the book's pages: :func:`find_label_issues` computes the same thresholds
-    (the ``thresholds`` of its result).
-    """
-    y, p = _check_inputs(labels, pred_probs)
-    return _thresholds(y, p)
-
-
 def _thresholds(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     k = p.shape[1]
     counts = np.bincount(y, minlength=k)
@@ -131,18 +117,6 @@ def _confident_joint(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
     return cj.astype(np.int64), confident & (guess != y)
 
 
-def confident_joint(labels: Any, pred_probs: Any, *, calibrate: bool = True
-                    ) -> npt.NDArray[np.int64]:
-    """The (k, k) confident joint: rows are given labels, columns likely true labels.
-
-    With ``calibrate=True`` (cleanlab's default) each row sums to the number of examples with
-    that given label. Not used by the book's pages, which read the calibrated joint from
-    :func:`find_label_issues` (the ``confident_joint`` of its result).
-    """
-    y, p = _check_inputs(labels, pred_probs)
-    return _confident_joint(y, p, _thresholds(y, p), calibrate=calibrate)[0]
-
-
 def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
              ) -> npt.NDArray[np.float64]:
     if method not in get_args(RankBy):
@@ -154,18 +128,6 @@ def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
     others = p.copy()
     others[rows, y] = -np.inf
     return (self_conf - others.max(axis=1) + 1.0) / 2.0
-
-
-def label_quality_scores(labels: Any, pred_probs: Any, *,
-                         method: RankBy = "self_confidence") -> npt.NDArray[np.float64]:
-    """A score in [0, 1] per example; the lower, the more likely the given label is wrong.
-
-    ``"self_confidence"`` is the predicted probability of the given label;
-    ``"normalized_margin"`` is ``(p_given - max_other + 1) / 2``. Not used by the book's pages:
-    :func:`find_label_issues` computes the same scores (the ``quality`` of its result).
-    """
-    y, p = _check_inputs(labels, pred_probs)
-    return _quality(y, p, method)
 
 
 def _prune_by_class(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
@@ -229,7 +191,9 @@ def find_label_issues(labels: Any, pred_probs: Any, *,
             intersection of the two; ``"confident_learning"``: the off-diagonal examples of the
             confident joint; ``"predicted_neq_given"``: the argmax disagrees with the label.
             As in cleanlab, an example whose argmax equals its given label is never flagged.
-        rank_by: score used to order the flagged examples (see :func:`label_quality_scores`).
+        rank_by: score used to order the flagged examples, lowest first: ``"self_confidence"``
+            (the predicted probability of the given label) or ``"normalized_margin"``
+            (``(p_given - max_other + 1) / 2``), as in cleanlab.
         min_examples_per_class: a class is never pruned below this many examples.
 
     Returns:

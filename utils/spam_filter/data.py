@@ -61,7 +61,7 @@ PRODUCTION_VIDEOS: tuple[str, ...] = ("Youtube01-Psy", "Youtube02-KatyPerry")
 SPLIT_SIZES: tuple[float, float, float] = (0.6, 0.2, 0.2)
 #: Seed of the development split (and so of which comments form the gold set).
 SPLIT_SEED = 0
-#: The labels of an annotated comment, in order: model-assisted passes A and B, then the human (published) label.
+#: The labels of an annotated comment in order (model-assisted passes A and B, then the human published label).
 ANNOTATORS: tuple[str, ...] = ("A", "B", "published")
 
 _ANNOTATIONS = "gold_annotations.csv"

@@ -8,7 +8,7 @@ plain answers: ``Right: ...``, or ``Not yet: ...`` with a hint that points to th
 page that teaches it. It never raises because of the learner's code: a stub that is still
 empty, a wrong result and an exception in the learner's code all give "Not yet".
 
-The checks themselves live in one module per part of the book (:mod:`.week1`, ...), registered
+The checks themselves live in one module per part of the book (``week1.py``, ...), registered
 with :func:`exercise`; every module of this package is imported on first use. ``tests/test_exercises.py`` runs every check twice: with the stub as
 shipped (it must say "Not yet") and with the page's own solution (it must say "Right").
 """

@@ -163,8 +163,8 @@ def test_advance_after_rollback_needs_restart():
         ((0.0, 0.5), r"steps\[0\] must be > 0"),
         ((0.5, 0.2), "strictly increasing"),
         ((0.5, 0.5), "strictly increasing"),
-        ((0.1, 1.5), r"steps\[1\] must be in \[0, 1\]"),
-        ((0.1, float("nan")), r"steps\[1\] must be in \[0, 1\]"),
+        ((0.1, 1.5), r"steps\[1\] must be a number in \[0, 1\]"),
+        ((0.1, float("nan")), r"steps\[1\] must be a number in \[0, 1\]"),
     ],
 )
 def test_invalid_steps(steps, match):
@@ -283,9 +283,9 @@ def test_shadow_comparison_known_answer():
 def test_shadow_validation():
     with pytest.raises(TypeError, match="shadow must have a predict_proba"):
         ShadowDeployment(Const(0.1), object())
-    with pytest.raises(ValueError, match=r"sample_rate must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"sample_rate must be a number in \[0, 1\]"):
         ShadowDeployment(Const(0.1), Const(0.2), sample_rate=1.5)
-    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+    with pytest.raises(ValueError, match="timeout_s must be a finite number > 0"):
         ShadowDeployment(Const(0.1), Const(0.2), timeout_s=0)
 
 

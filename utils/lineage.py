@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from utils._validation import check_bool
+
 __all__ = ["LineageLog", "Step", "content_hash", "file_hash"]
 
 _HASH_LEN = 64  # hex digits of SHA-256
@@ -88,8 +90,7 @@ def content_hash(data: Any, *, index: bool = True) -> str:
             because it is ambiguous: pass ``s.encode()`` for text, or use :func:`file_hash`
             for a path), or an object column holds unhashable values such as lists.
     """
-    if not isinstance(index, bool):
-        raise TypeError(f"index must be True or False, got {index!r}")
+    check_bool("index", index)
     digest = hashlib.sha256()
     if isinstance(data, (bytes, bytearray, memoryview)):
         digest.update(b"bytes\0")
@@ -276,6 +277,9 @@ class LineageLog:
     """
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+        if clock is not None and not callable(clock):
+            raise TypeError(f"clock must be a function returning a datetime, or None, got "
+                            f"{type(clock).__name__}")
         self._clock = clock if clock is not None else _utc_now
         self._steps: list[Step] = []
 

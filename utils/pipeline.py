@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import as_1d
+from utils._validation import as_1d, check_number
 from utils.lineage import content_hash
 
 __all__ = [
@@ -60,7 +60,7 @@ def normalise_comments(texts: Any) -> npt.NDArray[np.object_]:
     Returns:
         A 1-D object array of cleaned strings, the same length as ``texts``.
     """
-    arr = as_1d(texts, "texts", allow_empty=True)
+    arr = as_1d(texts, "texts", allow_empty=True, allow_missing=True)
     series = pd.Series(arr, dtype=object)
     bad = ~series.map(lambda v: isinstance(v, str))
     if bad.any():
@@ -152,8 +152,7 @@ def replay(saved: Any, *, name: str = "pipeline", atol: float = 0.0) -> Any:
     :func:`load_pipeline` reads a file and calls this; ``name`` only labels error messages.
     Raises :class:`ReplayMismatchError` as described there.
     """
-    if not isinstance(atol, (int, float)) or not np.isfinite(atol) or atol < 0:
-        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    check_number("atol", atol, min=0.0)
     if not is_saved_pipeline(saved):
         raise ValueError(f"{name} is not a record written by utils.pipeline.save_pipeline")
     model = saved["model"]

@@ -28,9 +28,12 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+
+from utils._validation import check_bool
 
 __all__ = [
     "BANKS_DIR",
@@ -91,6 +94,10 @@ _HEADING_RE = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$")
 _SYLLABUS_LABEL_RE = re.compile(r"^syl-(w\d)-([0-9a-z]+)$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _SKIP_DIRS = {"_build", "node_modules", "__pycache__", "site-packages", "build", "dist"}
+# A bank is a few dozen kilobytes; these bounds are checked before any parsing or validation.
+_MAX_BANK_BYTES = 1 << 20  # size of a bank file
+_MAX_BANK_VALUES = 100_000  # values (mappings, lists, strings, numbers) in a bank
+_MAX_BANK_CHARS = 1 << 20  # characters of text in a bank
 
 
 class QuizLinkWarning(UserWarning):
@@ -191,29 +198,108 @@ class Verdict:
         return self.status == "correct"
 
 
+def _folder(path: Path | str | None, name: str, default: Path) -> Path:
+    """``path`` (default ``default``) as a folder that exists, or raise naming the argument."""
+    if path is not None and not isinstance(path, str | Path):
+        raise TypeError(f"{name} must be a folder (a str or Path), got {type(path).__name__}")
+    folder = Path(path) if path is not None else default
+    if not folder.is_dir():
+        raise ValueError(f"{name} {str(folder)!r} is not a folder")
+    return folder
+
+
 def bank_ids(banks_dir: Path | str | None = None) -> list[str]:
-    """Names of the banks in ``banks_dir`` (default ``quizzes/banks``), sorted."""
-    folder = Path(banks_dir) if banks_dir is not None else BANKS_DIR
+    """Names of the banks in ``banks_dir`` (default ``quizzes/banks``), sorted.
+
+    Raises ``ValueError`` when ``banks_dir`` is not a folder (rather than finding no bank).
+    """
+    folder = _folder(banks_dir, "banks_dir", BANKS_DIR)
     return sorted(p.stem for p in folder.glob("*.yml"))
 
 
-def _read_yaml(path: Path) -> Any:
+@cache
+def _no_alias_loader() -> type:
+    """PyYAML's safe loader, refusing aliases: a few nested anchors expand a few hundred bytes
+    into millions of values (the "billion laughs"), and no bank needs one."""
     import yaml
 
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise ValueError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) "
+                                 "are not allowed in a quiz bank; write the value out")
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
-def _schema_errors(data: Any) -> list[str]:
+def _read_yaml(path: Path) -> Any:
+    """Parse a bank file: at most ``_MAX_BANK_BYTES``, no aliases; errors name the file."""
+    import yaml
+
+    size = path.stat().st_size
+    if size > _MAX_BANK_BYTES:
+        raise ValueError(f"{path.name} is {size:,} bytes; a quiz bank may have at most "
+                         f"{_MAX_BANK_BYTES:,}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.load(text, Loader=_no_alias_loader())  # a SafeLoader, without aliases
+    except ValueError as exc:
+        raise ValueError(f"{path.name}, {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path.name} is not valid YAML: {exc}") from None
+
+
+def _check_size(data: Any, name: str) -> None:
+    """Refuse a bank with more values or text than any real bank, before validating it.
+
+    The walk stops at the bound, so a structure whose parts repeat (or contain themselves)
+    is refused at once instead of being validated branch by branch.
+    """
+    stack, values, chars = [data], 0, 0
+    while stack and values <= _MAX_BANK_VALUES and chars <= _MAX_BANK_CHARS:
+        node = stack.pop()
+        values += 1
+        if isinstance(node, Mapping | list | tuple):
+            if len(node) > _MAX_BANK_VALUES:  # too long already: stop before copying it
+                values += len(node)
+                break
+            stack.extend([*node.keys(), *node.values()] if isinstance(node, Mapping) else node)
+        elif isinstance(node, str):
+            chars += len(node)
+    if values > _MAX_BANK_VALUES or chars > _MAX_BANK_CHARS:
+        raise ValueError(f"{name} is too large to be a quiz bank: more than "
+                         f"{_MAX_BANK_VALUES:,} values or {_MAX_BANK_CHARS:,} characters")
+
+
+def _schema_error(data: Any) -> str | None:
+    """The first problem the JSON Schema finds, or None."""
     import jsonschema
 
     schema = json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    out = []
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
-        out.append(f"{where}: {err.message[:300]}")
-    return out
+    err = next(iter(validator.iter_errors(data)), None)
+    if err is None:
+        return None
+    where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+    return f"{where}: {_schema_message(err, data)}"
+
+
+def _schema_message(err: Any, data: Any) -> str:
+    """The schema's message, in the words of the bank's rules where jsonschema's are obscure."""
+    path = list(err.absolute_path)
+    if err.validator in ("contains", "minContains", "maxContains") and path[-1:] == ["options"]:
+        question = data
+        for key in path[:-1]:
+            question = question[key]
+        n_correct = sum(1 for o in err.instance if isinstance(o, Mapping) and o.get("correct") is True)
+        if question.get("kind") == "single":
+            return f"single choice needs exactly one correct option, has {n_correct}"
+        return "multiple choice needs at least one correct option"
+    if err.validator == "pattern" and path[-1:] == ["feedback"] and isinstance(err.instance, str):
+        return f"a feedback text has no {{ref}} link to a syllabus section: {err.instance[:60]!r}"
+    return err.message[:300]
 
 
 def _semantic_errors(data: Mapping[str, Any]) -> list[str]:
@@ -271,16 +357,22 @@ def _question_texts(q: Mapping[str, Any]) -> list[Any]:
 
 
 def validate_bank(data: Any, *, name: str = "bank") -> None:
-    """Raise :class:`ValueError` listing every problem of a raw bank (schema and semantics).
+    """Raise :class:`ValueError` describing what is wrong with a raw bank.
 
-    Checks the JSON Schema in ``quizzes/schema.json`` and, with messages that name the question:
-    unique ids, exactly one correct option for single choice, at least one for multiple choice,
-    distinct option texts, a ``{ref}`` link in every feedback, a finite answer and a positive
-    tolerance for numeric questions, and no "typical mistake" that would be accepted as right.
+    First the size: a bank with more than ``_MAX_BANK_VALUES`` values or ``_MAX_BANK_CHARS``
+    characters of text is refused before anything else looks at it. Then the JSON Schema in
+    ``quizzes/schema.json``: the first schema error is reported and checking stops there, since
+    the checks that follow assume the bank's shape. Then, listing every problem with messages
+    that name the question: unique ids, exactly one correct option for single choice, at least
+    one for multiple choice, distinct option texts, a ``{ref}`` link in every feedback, a finite
+    answer and a positive tolerance for numeric questions, and no "typical mistake" that would
+    be accepted as right.
     """
-    problems = _schema_errors(data)
-    if isinstance(data, Mapping):
-        problems += _semantic_errors(data)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    _check_size(data, name)
+    schema_problem = _schema_error(data)
+    problems = [schema_problem] if schema_problem is not None else _semantic_errors(data)
     if problems:
         raise ValueError(f"{name} is not a valid quiz bank:\n  " + "\n  ".join(problems))
 
@@ -291,11 +383,13 @@ def load_bank(bank: str | Path, *, banks_dir: Path | str | None = None) -> Bank:
         raise TypeError(f"bank must be a bank name or a path, got {type(bank).__name__}")
     path = Path(bank)
     if path.suffix not in (".yml", ".yaml"):
-        folder = Path(banks_dir) if banks_dir is not None else BANKS_DIR
+        folder = _folder(banks_dir, "banks_dir", BANKS_DIR)
         path = folder / f"{bank}.yml"
         if not path.is_file():
             known = ", ".join(bank_ids(folder)) or "none"
             raise ValueError(f"bank {bank!r} is unknown; the banks are: {known}")
+    elif not path.is_file():
+        raise ValueError(f"bank {str(bank)!r} is not a file")
     data = _read_yaml(path)
     validate_bank(data, name=path.name)
     return _build_bank(data)
@@ -374,12 +468,20 @@ def _labels_in(text: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _check_question(question: Any) -> None:
+    if not isinstance(question, Question):
+        raise TypeError(f"question must be a Question (from load_bank), got "
+                        f"{type(question).__name__}")
+
+
 def display_order(question: Question) -> list[int]:
     """Bank indices of the options in the order they are shown.
 
     The order sorts the options by a SHA-256 hash of ``"<question id>:<option index>"``: it looks
     random, is different for every question, and never changes between runs or machines.
     """
+    _check_question(question)
+
     def key(i: int) -> str:
         return hashlib.sha256(f"{question.id}:{i}".encode()).hexdigest()
 
@@ -387,7 +489,10 @@ def display_order(question: Question) -> list[int]:
 
 
 def parse_number(text: Any) -> float | None:
-    """A learner's number: ``"0.75"``, ``" 0,75 "`` or ``"7.5e-1"``; ``None`` when it is not one."""
+    """A learner's number: ``"0.75"``, ``" 0,75 "`` or ``"7.5e-1"``; ``None`` when it is not one.
+
+    A number too large for a float (``"1e999"``) is not one either: it would be infinity.
+    """
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
@@ -397,7 +502,10 @@ def parse_number(text: Any) -> float | None:
     s = text.strip().replace(" ", "")
     if "," in s and "." not in s:
         s = s.replace(",", ".")
-    return float(s) if _NUMBER_RE.match(s) else None
+    if not _NUMBER_RE.match(s):
+        return None
+    value = float(s)
+    return value if math.isfinite(value) else None
 
 
 def evaluate(question: Question, response: Any) -> Verdict:
@@ -407,6 +515,7 @@ def evaluate(question: Question, response: Any) -> Verdict:
     (multiple choice) or a number or string (numeric). ``None`` or an empty selection is
     "unanswered"; a string that is not a number is "invalid". Neither counts as an answer.
     """
+    _check_question(question)
     if question.kind == "numeric":
         if response is None or (isinstance(response, str) and not response.strip()):
             return Verdict("unanswered")
@@ -466,7 +575,7 @@ def find_labels(root: Path | str | None = None) -> dict[str, LabelTarget]:
     that follows it. Hidden folders and build output are skipped. When a label is defined twice
     the first document in path order wins (Sphinx would warn about the duplicate).
     """
-    base = Path(root) if root is not None else ROOT
+    base = _folder(root, "root", ROOT)
     found: dict[str, LabelTarget] = {}
     for path in sorted(_book_files(base)):
         rel = path.relative_to(base).as_posix()
@@ -660,6 +769,12 @@ def _score_text(correct: int, checked: int, total: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _check_labels(labels: Any) -> None:
+    if labels is not None and not isinstance(labels, Mapping):
+        raise TypeError(f"labels must be a mapping of label to LabelTarget (see find_labels), "
+                        f"got {type(labels).__name__}")
+
+
 def render_html(bank: Bank | str, *, labels: Mapping[str, LabelTarget] | None = None,
                 strict: bool = False, inline_assets: bool = True) -> str:
     """Self-contained HTML for the static site: markup, answer data, and quiz.css/quiz.js inlined.
@@ -669,6 +784,11 @@ def render_html(bank: Bank | str, *, labels: Mapping[str, LabelTarget] | None = 
     :class:`QuizLinkWarning`. The output depends only on the bank, the labels and the two asset
     files: it is identical on every run.
     """
+    if not isinstance(bank, Bank | str):
+        raise TypeError(f"bank must be a Bank or a bank name, got {type(bank).__name__}")
+    check_bool("strict", strict)
+    check_bool("inline_assets", inline_assets)
+    _check_labels(labels)
     b = load_bank(bank) if isinstance(bank, str) else bank
     linker = _Linker(find_labels() if labels is None else labels, b.page_dir, "html", strict)
     html_text = _render_html(b, linker, inline_assets)
@@ -762,6 +882,8 @@ class Quiz:
                  strict: bool = False) -> None:
         if not isinstance(bank, Bank):
             raise TypeError(f"bank must be a Bank (see load_bank), got {type(bank).__name__}")
+        check_bool("strict", strict)
+        _check_labels(labels)
         self.bank = bank
         self.strict = strict
         self._labels = dict(find_labels() if labels is None else labels)
@@ -998,4 +1120,7 @@ def show(bank: str, *, strict: bool = False) -> Quiz:
     kernel; on the static site it is HTML driven by ``quizzes/quiz.js``. With ``strict=True`` a link
     to a label that no page defines is an error instead of a warning.
     """
+    if not isinstance(bank, str):
+        raise TypeError(f"bank must be a bank name such as 'w1_qa', got {type(bank).__name__}")
+    check_bool("strict", strict)
     return Quiz(load_bank(bank), strict=strict)

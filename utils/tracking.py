@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from utils._validation import check_choice
 from utils.lineage import content_hash, file_hash
 
 __all__ = [
@@ -437,8 +438,7 @@ class ExperimentTracker:
         Runs that did not log the metric, or logged NaN, are skipped. Ties go to the run
         logged first.
         """
-        if mode not in ("max", "min"):
-            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        check_choice("mode", mode, ("max", "min"))
         runs = self._read()
         if not runs:
             raise ValueError(f"{self.path.name} holds no runs yet")

@@ -36,7 +36,15 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from utils._validation import as_1d, as_finite_float, check_probabilities
+from utils._validation import (
+    as_1d,
+    as_finite_float,
+    check_choice,
+    check_int,
+    check_number,
+    check_probabilities,
+    check_unique_columns,
+)
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -255,12 +263,12 @@ class ReferenceProfile:
             raise ValueError("df has no columns")
         if len(df) == 0:
             raise ValueError("df is empty (0 rows)")
-        if not isinstance(n_bins, int) or n_bins < 2:
-            raise ValueError(f"n_bins must be an int >= 2, got {n_bins!r}")
-        if not isinstance(ecdf_points, int) or ecdf_points < 10:
-            raise ValueError(f"ecdf_points must be an int >= 10, got {ecdf_points!r}")
-        if not df.columns.is_unique:
-            raise ValueError("df has duplicate column names")
+        check_int("n_bins", n_bins, min=2)
+        check_int("ecdf_points", ecdf_points, min=10)
+        check_unique_columns(df, "df")
+        if isinstance(categorical, str):
+            raise TypeError(f"categorical must be a list of column names, got the string "
+                            f"{categorical!r}")
         forced = set(categorical or ())
         unknown = forced - set(df.columns)
         if unknown:
@@ -291,7 +299,13 @@ class ReferenceProfile:
     @classmethod
     def from_json(cls, s: str) -> ReferenceProfile:
         """Read a profile written by :meth:`to_json`."""
-        d = json.loads(s)
+        if not isinstance(s, str | bytes):
+            raise TypeError(f"s must be the JSON text of a profile, got {type(s).__name__}")
+        try:
+            d = json.loads(s)
+        except ValueError:
+            raise ValueError("s is not a reference profile written by ReferenceProfile.to_json: "
+                             "not JSON") from None
         if not isinstance(d, dict) or d.get("format") != "mlprod-reference-profile":
             raise ValueError("s is not a reference profile written by ReferenceProfile.to_json")
         cols = {k: ColumnProfile.from_dict(v) for k, v in d["columns"].items()}
@@ -370,7 +384,7 @@ def _psi_counts(a: npt.NDArray[Any], b: npt.NDArray[Any], eps: float = 1e-4) -> 
 
 
 def _finite_sample(values: Any, name: str) -> npt.NDArray[np.float64]:
-    return np.sort(as_finite_float(as_1d(values, name), name))
+    return np.sort(as_finite_float(as_1d(values, name, allow_missing=True), name))
 
 
 def _ks_test(ref: Any, cur: Any) -> tuple[float, float]:
@@ -397,7 +411,7 @@ def _wasserstein_normed(ref: Any, cur: Any) -> float:
 
 def _counts_pair(ref: Any, cur: Any, bins: int | Any, categorical: bool
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    r, c = as_1d(ref, "ref"), as_1d(cur, "cur")
+    r, c = as_1d(ref, "ref", allow_missing=True), as_1d(cur, "cur", allow_missing=True)
     if categorical:
         codes, cats = pd.factorize(pd.Series(np.concatenate([r.astype(object),
                                                              c.astype(object)])))
@@ -410,7 +424,7 @@ def _counts_pair(ref: Any, cur: Any, bins: int | Any, categorical: bool
             raise ValueError(f"bins must be >= 2, got {bins}")
         edges = _fit_numeric(rs, int(bins), 10).bin_edges
     else:
-        edges = np.sort(as_finite_float(as_1d(bins, "bins"), "bins"))
+        edges = np.sort(as_finite_float(as_1d(bins, "bins", allow_missing=True), "bins"))
     assert edges is not None
 
     def count(v: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -606,6 +620,38 @@ def _per_column(value: Any, names: Sequence[str], what: str, check: Any) -> dict
     return dict.fromkeys(names, v)
 
 
+def _report_columns(profile: ReferenceProfile, current: Any, columns: Any) -> list[Any]:
+    """The columns a drift report compares; ``current`` must hold each of them, once."""
+    if not isinstance(current, pd.DataFrame):
+        raise TypeError(f"current must be a pandas DataFrame, got {type(current).__name__}")
+    if len(current) == 0:
+        raise ValueError("current is empty (0 rows)")
+    check_unique_columns(current, "current")
+    if isinstance(columns, str):
+        raise TypeError(f"columns must be a list of column names, got the string {columns!r}")
+    names = list(profile.columns) if columns is None else list(columns)
+    if not names:
+        raise ValueError("columns is empty")
+    not_profiled = [c for c in names if c not in profile.columns]
+    if not_profiled:
+        raise ValueError(f"columns not in the reference profile: {not_profiled}")
+    absent = [c for c in names if c not in current.columns]
+    if absent:
+        raise ValueError(f"current is missing column(s) {absent}")
+    return names
+
+
+def _check_method(m: Any) -> str:
+    m = "auto" if m is None else m
+    if not isinstance(m, str) or m not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {m!r}")
+    return m
+
+
+def _check_threshold(t: Any) -> float | None:
+    return None if t is None else check_number("threshold", t, min=0.0)
+
+
 def drift_report(
     reference: pd.DataFrame | ReferenceProfile,
     current: pd.DataFrame,
@@ -634,7 +680,8 @@ def drift_report(
         drift_share: the data set drifts when at least this share of columns drifted.
         categorical: with a DataFrame reference, columns to treat as categories.
         columns: only these columns (default: all profiled columns).
-        missing_tolerance: ``missing_alert`` is set when the missing rate moved by more.
+        missing_tolerance: ``missing_alert`` is set when the missing rate moved by more
+            (a number >= 0).
 
     Against a profile whose numerical columns kept every reference value (``ecdf_points`` or
     fewer), the KS and Wasserstein statistics equal scipy's. For larger columns the profile keeps
@@ -648,37 +695,11 @@ def drift_report(
     else:
         raise TypeError(
             f"reference must be a DataFrame or a ReferenceProfile, got {type(reference).__name__}")
-    if not isinstance(current, pd.DataFrame):
-        raise TypeError(f"current must be a pandas DataFrame, got {type(current).__name__}")
-    if len(current) == 0:
-        raise ValueError("current is empty (0 rows)")
-    names = list(profile.columns) if columns is None else list(columns)
-    if not names:
-        raise ValueError("columns is empty")
-    not_profiled = [c for c in names if c not in profile.columns]
-    if not_profiled:
-        raise ValueError(f"columns not in the reference profile: {not_profiled}")
-    absent = [c for c in names if c not in current.columns]
-    if absent:
-        raise ValueError(f"current is missing column(s) {absent}")
-    if not (isinstance(drift_share, (int, float)) and 0 < drift_share <= 1):
-        raise ValueError(f"drift_share must be in (0, 1], got {drift_share!r}")
-
-    def check_method(m: Any) -> str:
-        m = "auto" if m is None else m
-        if m not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {m!r}")
-        return str(m)
-
-    def check_threshold(t: Any) -> float | None:
-        if t is None:
-            return None
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-            raise ValueError(f"threshold must be a finite number >= 0, got {t!r}")
-        return float(t)
-
-    methods = _per_column(method, names, "method", check_method)
-    thresholds = _per_column(threshold, names, "threshold", check_threshold)
+    names = _report_columns(profile, current, columns)
+    check_number("drift_share", drift_share, min=0.0, max=1.0, min_open=True)
+    check_number("missing_tolerance", missing_tolerance, min=0.0, finite=False)
+    methods = _per_column(method, names, "method", _check_method)
+    thresholds = _per_column(threshold, names, "threshold", _check_threshold)
     rows = [_column_row(c, profile.columns[c], current[c], methods[c], thresholds[c],
                         missing_tolerance) for c in names]
     table = pd.DataFrame(rows, columns=_COLUMNS)
@@ -703,18 +724,17 @@ def prediction_drift(
     (``proba_0``, ...; only ``proba_1`` for two classes). Introduced in
     week1/02_key_challenges.ipynb; also used in project/06_monitoring.ipynb.
     """
-    if kind not in ("proba", "label"):
-        raise ValueError(f"kind must be 'proba' or 'label', got {kind!r}")
+    check_choice("kind", kind, ("proba", "label"))
 
     def frame(x: Any, name: str) -> pd.DataFrame:
-        arr = np.asarray(x)
         if kind == "label":
-            return pd.DataFrame({"prediction": as_1d(arr, name).astype(object)})
+            return pd.DataFrame({"prediction": as_1d(x, name).astype(object)})
+        arr = as_finite_float(x, name)
         if arr.ndim == 2:
             p = check_probabilities(arr, name)
             ks = range(1, 2) if p.shape[1] == 2 else range(p.shape[1])
             return pd.DataFrame({f"proba_{k}": p[:, k] for k in ks})
-        return pd.DataFrame({"score": as_finite_float(as_1d(arr, name), name)})
+        return pd.DataFrame({"score": as_1d(arr, name)})
 
     ref, cur = frame(ref_scores, "ref_scores"), frame(cur_scores, "cur_scores")
     if list(ref.columns) != list(cur.columns):
@@ -734,9 +754,7 @@ class LatencyTracker:
     """
 
     def __init__(self, window: int = 10_000) -> None:
-        if not isinstance(window, int) or isinstance(window, bool) or window < 1:
-            raise ValueError(f"window must be a positive int, got {window!r}")
-        self.window = window
+        self.window = check_int("window", window, min=1)
         self._buf = np.full(window, np.nan)
         self._next = 0
         self.count = 0  #: observations ever made
@@ -747,16 +765,14 @@ class LatencyTracker:
 
     def observe(self, ms: float) -> None:
         """Record one latency in milliseconds (finite, >= 0)."""
-        v = float(ms)
-        if not math.isfinite(v) or v < 0:
-            raise ValueError(f"ms must be a finite number >= 0, got {ms!r}")
+        v = check_number("ms", ms, min=0.0)
         self._buf[self._next] = v
         self._next = (self._next + 1) % self.window
         self.count += 1
 
     def observe_many(self, ms: Any) -> None:
         """Record many latencies at once, in order."""
-        v = as_finite_float(as_1d(ms, "ms"), "ms")
+        v = as_finite_float(as_1d(ms, "ms", allow_missing=True), "ms")
         if (v < 0).any():
             raise ValueError("ms contains negative latencies")
         if len(v) >= self.window:
@@ -776,7 +792,7 @@ class LatencyTracker:
 
     def percentiles(self, q: Sequence[float] = (50, 95, 99)) -> dict[float, float]:
         """Percentiles of the held latencies (NaN for each when nothing was observed)."""
-        qs = as_finite_float(as_1d(q, "q"), "q")
+        qs = as_finite_float(as_1d(q, "q", allow_missing=True), "q")
         if ((qs < 0) | (qs > 100)).any():
             raise ValueError(f"q must lie in [0, 100], got {list(q)}")
         if self.count == 0:
@@ -803,12 +819,14 @@ class AlertRule:
     name: str = field(default="")
 
     def __post_init__(self) -> None:
-        if self.op not in _OPS:
+        if not isinstance(self.metric, str) or not self.metric:
+            raise TypeError(f"metric must be a column name (a non-empty str), got {self.metric!r}")
+        if not isinstance(self.op, str) or self.op not in _OPS:
             raise ValueError(f"op must be one of {list(_OPS)}, got {self.op!r}")
-        if not isinstance(self.threshold, (int, float)) or not math.isfinite(self.threshold):
-            raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
-        if not isinstance(self.for_windows, int) or self.for_windows < 1:
-            raise ValueError(f"for_windows must be a positive int, got {self.for_windows!r}")
+        check_number("threshold", self.threshold)
+        check_int("for_windows", self.for_windows, min=1)
+        if not isinstance(self.severity, str) or not isinstance(self.name, str):
+            raise TypeError("severity and name must be str")
         if not self.name:
             object.__setattr__(self, "name", f"{self.metric} {self.op} {self.threshold:g}")
 
@@ -823,6 +841,9 @@ def evaluate_alerts(history: pd.DataFrame, rules: Sequence[AlertRule]) -> pd.Dat
     """
     if not isinstance(history, pd.DataFrame):
         raise TypeError(f"history must be a pandas DataFrame, got {type(history).__name__}")
+    check_unique_columns(history, "history")
+    if isinstance(rules, AlertRule):
+        raise TypeError("rules must be a list of AlertRule objects, got a single AlertRule")
     rules = list(rules)
     if not all(isinstance(r, AlertRule) for r in rules):
         raise TypeError("rules must be AlertRule objects")
@@ -853,10 +874,9 @@ def reference_thresholds(values: Any, *, n_std: float = 3.0) -> tuple[float, flo
     The NannyML-style way to set alarm thresholds from how much a metric moves when nothing is
     wrong. Introduced in week1/04_monitoring.ipynb.
     """
-    v = as_finite_float(as_1d(values, "values"), "values")
+    v = as_finite_float(as_1d(values, "values", allow_missing=True), "values")
     if len(v) < 2:
         raise ValueError("values needs at least 2 windows to estimate a spread")
-    if not math.isfinite(n_std) or n_std <= 0:
-        raise ValueError(f"n_std must be > 0, got {n_std!r}")
+    check_number("n_std", n_std, min=0.0, min_open=True)
     m, s = float(v.mean()), float(v.std(ddof=1))
     return m - n_std * s, m + n_std * s

@@ -25,6 +25,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from utils._validation import (
+    check_choice,
+    check_int,
+    check_number,
+    check_probabilities,
+    check_probability,
+)
+
 __all__ = [
     "N_BUCKETS",
     "BlueGreen",
@@ -63,22 +71,41 @@ def bucket_of(key: str, salt: str = "") -> int:
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, got {type(key).__name__}")
+    if not isinstance(salt, str):
+        raise TypeError(f"salt must be a str, got {type(salt).__name__}")
     digest = hashlib.blake2b((salt + key).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % N_BUCKETS
-
-
-def _check_share(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or not 0.0 <= v <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return v
 
 
 def _check_model(model: Any, name: str) -> None:
     if not callable(getattr(model, "predict_proba", None)):
         raise TypeError(f"{name} must have a predict_proba(X) method, got {type(model).__name__}")
+
+
+def _probabilities(model: Any, X: Any, name: str) -> npt.NDArray[np.float64]:
+    """``model.predict_proba(X)``, checked as the server checks it: one row per input, finite,
+    in [0, 1], rows summing to 1. A model bug must not pass on as an answer."""
+    out = model.predict_proba(X)
+    try:
+        p = check_probabilities(out, "the output")
+    except ValueError as exc:
+        raise ValueError(f"{name} returned invalid probabilities: {exc}") from None
+    if hasattr(X, "__len__") and len(p) != len(X):
+        raise ValueError(f"{name} returned {len(p)} rows of probabilities for {len(X)} inputs")
+    return p
+
+
+def _check_metric_values(metrics: Any, names: Any, what: str) -> dict[str, float]:
+    """The guardrail metrics of ``metrics`` as floats (NaN when absent); negative is refused."""
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"{what} must be a mapping of metric name to value, got "
+                        f"{type(metrics).__name__}")
+    values: dict[str, float] = {}
+    for name in names:
+        v = metrics.get(name, math.nan)
+        values[name] = math.nan if v is None else check_number(
+            f"{what}[{name!r}]", v, min=0.0, allow_nan=True)
+    return values
 
 
 @dataclass
@@ -124,9 +151,13 @@ class CanaryRollout:
     def __post_init__(self) -> None:
         if not isinstance(self.stable, str) or not isinstance(self.canary, str):
             raise TypeError("stable and canary must be str arm names")
+        if not isinstance(self.hash_salt, str):
+            raise TypeError(f"hash_salt must be a str, got {type(self.hash_salt).__name__}")
         if self.stable == self.canary:
             raise ValueError(f"stable and canary must differ, both are {self.stable!r}")
-        steps = tuple(_check_share(s, f"steps[{i}]") for i, s in enumerate(self.steps))
+        if isinstance(self.steps, str) or not isinstance(self.steps, Sequence | np.ndarray):
+            raise TypeError(f"steps must be a sequence of shares, got {self.steps!r}")
+        steps = tuple(check_probability(f"steps[{i}]", s) for i, s in enumerate(self.steps))
         if not steps:
             raise ValueError("steps is empty")
         if steps[0] <= 0.0:
@@ -134,18 +165,21 @@ class CanaryRollout:
         if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"steps must be strictly increasing, got {steps}")
         self.steps = steps
+        if not isinstance(self.guardrails, Mapping):
+            raise TypeError(f"guardrails must be a mapping of metric name to ceiling, got "
+                            f"{type(self.guardrails).__name__}")
         g = dict(self.guardrails)
         for k, v in g.items():
             if not isinstance(k, str):
                 raise TypeError(f"guardrails keys must be metric names (str), got {k!r}")
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                raise ValueError(f"guardrails[{k!r}] must be a finite number, got {v!r}")
+            g[k] = check_number(f"guardrails[{k!r}]", v, min=0.0)
         self.guardrails = g
-        if not math.isfinite(self.tolerance) or self.tolerance < 0:
-            raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
-        if not isinstance(self.min_requests, int) or self.min_requests < 0:
-            raise ValueError(f"min_requests must be a non-negative int, got {self.min_requests!r}")
+        self.tolerance = check_number("tolerance", self.tolerance, min=0.0)
+        self.min_requests = check_int("min_requests", self.min_requests, min=0)
         if self.models is not None:
+            if not isinstance(self.models, Mapping):
+                raise TypeError(f"models must be a mapping of arm name to model, got "
+                                f"{type(self.models).__name__}")
             for arm in (self.stable, self.canary):
                 if arm not in self.models:
                     raise ValueError(f"models has no model for arm {arm!r}")
@@ -210,36 +244,40 @@ class CanaryRollout:
         canaries by chance; then any guardrail metric above its ceiling gives ``"rollback"``;
         a missing or NaN guardrail metric, a canary worse than stable by more than
         ``tolerance``, or a rollout already at 100 % gives ``"hold"``; otherwise ``"advance"``.
-        Lower is better for every guardrail metric.
+        Lower is better for every guardrail metric, and every one is a rate, a count or a
+        latency: a negative or infinite value (or a string) is refused, never read as healthy.
+        ``n_requests`` is a count (an int >= 0).
         """
-        if not isinstance(canary_metrics, Mapping):
-            raise TypeError("canary_metrics must be a mapping of metric name to value")
-        values: dict[str, float] = {}
-        for name in self.guardrails:
-            v = canary_metrics.get(name, math.nan)
-            values[name] = math.nan if v is None else float(v)
+        values = _check_metric_values(canary_metrics, self.guardrails, "canary_metrics")
+        stable = (None if stable_metrics is None else
+                  _check_metric_values(stable_metrics, self.guardrails, "stable_metrics"))
+        if n_requests is not None:
+            check_int("n_requests", n_requests, min=0)
         if n_requests is not None and n_requests < self.min_requests:
             return "hold"
         if any(v > self.guardrails[k] for k, v in values.items() if not math.isnan(v)):
             return "rollback"
         if any(math.isnan(v) for v in values.values()):
             return "hold"
-        if stable_metrics is not None:
+        if stable is not None:
             for name, v in values.items():
-                ref = stable_metrics.get(name)
-                if (ref is not None and math.isfinite(float(ref))
-                        and v > float(ref) * (1.0 + self.tolerance) + 1e-12):
+                ref = stable[name]
+                if math.isfinite(ref) and v > ref * (1.0 + self.tolerance) + 1e-12:
                     return "hold"
         if self._rolled_back or self.weight >= 1.0:
             return "hold"
         return "advance"
 
     def predict_proba(self, X: Any, key: str | None = None) -> tuple[str, npt.NDArray[np.float64]]:
-        """Route ``key`` and return ``(arm, probabilities)`` from that arm's model."""
+        """Route ``key`` and return ``(arm, probabilities)`` from that arm's model.
+
+        The model's output is checked (one row per input, finite probabilities); a model bug
+        raises ``ValueError`` naming the arm.
+        """
         if self.models is None:
             raise RuntimeError("no models were given; pass models={arm: model} to use predict_proba")
         arm = self.route(key)
-        return arm, np.asarray(self.models[arm].predict_proba(X), dtype=np.float64)
+        return arm, _probabilities(self.models[arm], X, f"models[{arm!r}]")
 
 
 @dataclass
@@ -256,30 +294,32 @@ class ShadowDeployment:
             discarded (it still ran, in this simulation, after the primary had answered).
         seed: seed of the sampling generator, so a replay samples the same requests.
 
-    Errors of the primary propagate (they are the real service failing). Anything the shadow
-    does (raise, return the wrong shape, be slow) is counted and never changes the answer.
+    Errors of the primary propagate (they are the real service failing), and so do invalid
+    outputs of the primary (NaN, rows that are not probabilities): a ``ValueError`` naming
+    ``primary``. Anything the shadow does (raise, return NaN or the wrong shape, be slow) is
+    counted and never changes the answer.
     """
 
     primary: Any
     shadow: Any
     sample_rate: float = 1.0
     timeout_s: float = 1.0
-    seed: int = 0
+    seed: int | None = 0
     _rng: np.random.Generator = field(init=False, repr=False)
     _log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_model(self.primary, "primary")
         _check_model(self.shadow, "shadow")
-        self.sample_rate = _check_share(self.sample_rate, "sample_rate")
-        if not isinstance(self.timeout_s, (int, float)) or not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        self.sample_rate = check_probability("sample_rate", self.sample_rate)
+        self.timeout_s = check_number("timeout_s", self.timeout_s, min=0.0, min_open=True)
+        self.seed = None if self.seed is None else check_int("seed", self.seed, min=0)
         self._rng = np.random.default_rng(self.seed)
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
         """Return the primary's probabilities; run the shadow on a sample and log both."""
         t0 = time.perf_counter()
-        p = np.asarray(self.primary.predict_proba(X), dtype=np.float64)
+        p = _probabilities(self.primary, X, "primary")
         primary_ms = (time.perf_counter() - t0) * 1000
         record: dict[str, Any] = {
             "request": len(self._log), "n_rows": len(p), "status": "skipped",
@@ -289,7 +329,7 @@ class ShadowDeployment:
         if self._rng.random() < self.sample_rate:
             t1 = time.perf_counter()
             try:
-                s = np.asarray(self.shadow.predict_proba(X), dtype=np.float64)
+                s = _probabilities(self.shadow, X, "shadow")
                 if s.shape != p.shape:
                     raise ValueError(f"shadow returned shape {s.shape}, primary {p.shape}")
                 status, error = "ok", ""
@@ -381,8 +421,7 @@ class BlueGreen:
     def __post_init__(self) -> None:
         _check_model(self.blue, "blue")
         _check_model(self.green, "green")
-        if self.active not in ("blue", "green"):
-            raise ValueError(f"active must be 'blue' or 'green', got {self.active!r}")
+        check_choice("active", self.active, ("blue", "green"))
         self.history.append(self.active)
 
     def route(self, key: str | None = None) -> str:
@@ -402,9 +441,9 @@ class BlueGreen:
         self.active = self.history[-1]  # type: ignore[assignment]
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
-        """Answer with the active environment's model."""
+        """Answer with the active environment's model (its output checked as in the server)."""
         model = self.blue if self.active == "blue" else self.green
-        return np.asarray(model.predict_proba(X), dtype=np.float64)
+        return _probabilities(model, X, self.active)
 
 
 def _simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:

@@ -19,12 +19,21 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import norm
 
+from utils._validation import (
+    check_choice,
+    check_counts,
+    check_int,
+    check_number,
+    check_probability,
+    check_same_index,
+)
 from utils.error_analysis.slices import (
     _binary_inputs,
     _cells,
     _check_metrics,
     _join_reasons,
     _metrics_from_cells,
+    _slice_counts,
     _slice_keys,
 )
 
@@ -52,7 +61,9 @@ class AuditResult:
             ``ci_high``, ``gap_to_overall`` (how much worse than overall; negative = better),
             ``passed`` (nullable boolean, NA when the slice is too small or the metric
             undefined), ``verdict`` and ``note``.
-        passed: True when no slice with enough examples falls short by more than ``max_gap``.
+        passed: True when at least one slice could be judged and no slice with enough examples
+            falls short by more than ``max_gap``. An audit that judged nothing (every slice
+            below ``min_support`` or undefined) has not passed: False.
         worst_slice: the slice with the largest gap ("" when no slice could be judged).
         overall: the metric over all examples.
     """
@@ -69,12 +80,19 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
 
     Used by :func:`performance_audit` (week2/03_error_analysis.ipynb); called directly in
     project/01_scoping.ipynb and project/04_error_analysis.ipynb.
+
+    ``successes`` and ``trials`` are counts (whole numbers >= 0) of the same shape, two
+    scalars or two arrays: nothing is broadcast. Two pandas Series must share their index
+    (they are paired by position).
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
-    if (k < 0).any() or (k > n).any():
+    check_probability("level", level, open_low=True, open_high=True)
+    check_same_index(successes=successes, trials=trials)
+    k = check_counts(successes, "successes")
+    n = check_counts(trials, "trials")
+    if k.shape != n.shape:
+        raise ValueError(f"successes and trials must have the same shape, got {k.shape} and "
+                         f"{n.shape}")
+    if (k > n).any():
         raise ValueError("successes must lie between 0 and trials")
     z = norm.ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -85,6 +103,22 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
         low, high = np.clip(center - half, 0, 1), np.clip(center + half, 0, 1)
     empty = n == 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def _check_audit_options(metric: str, ci: str, max_gap: Any, min_support: Any, n_boot: Any,
+                         seed: Any, level: Any) -> None:
+    (metric,) = _check_metrics((metric,))
+    if metric == "support":
+        raise ValueError("metric must be a performance metric, not 'support'")
+    check_choice("ci", ci, ("wilson", "bootstrap", "none"))
+    if ci == "wilson" and metric not in _PROPORTIONS:
+        raise ValueError(f"ci='wilson' needs a proportion; {metric!r} is not one, "
+                         "use ci='bootstrap'")
+    check_number("max_gap", max_gap, min=0.0)
+    check_int("min_support", min_support, min=0)
+    check_int("n_boot", n_boot, min=10)
+    check_int("seed", seed, min=0)
+    check_probability("level", level, open_low=True, open_high=True)
 
 
 def performance_audit(y_true: Any, y_pred: Any,
@@ -108,31 +142,18 @@ def performance_audit(y_true: Any, y_pred: Any,
         ci: ``"wilson"`` (proportions only, so not ``f1``), ``"bootstrap"`` (resamples each
             slice's confusion counts ``n_boot`` times) or ``"none"``.
         n_boot, seed: bootstrap settings.
-        pos_label: the positive class.
+        pos_label: the positive class; it must be among the labels (see ``metrics_by_slice``).
         level: confidence level of the intervals.
+
+    Inputs are paired by position: pandas inputs must share one index (refused otherwise).
     """
-    (metric,) = _check_metrics((metric,))
-    if metric == "support":
-        raise ValueError("metric must be a performance metric, not 'support'")
-    if ci not in ("wilson", "bootstrap", "none"):
-        raise ValueError(f"ci must be 'wilson', 'bootstrap' or 'none', got {ci!r}")
-    if ci == "wilson" and metric not in _PROPORTIONS:
-        raise ValueError(f"ci='wilson' needs a proportion; {metric!r} is not one, "
-                         "use ci='bootstrap'")
-    if not (np.isfinite(max_gap) and max_gap >= 0):
-        raise ValueError(f"max_gap must be a non-negative number, got {max_gap!r}")
-    if not isinstance(n_boot, int) or n_boot < 10:
-        raise ValueError(f"n_boot must be an int >= 10, got {n_boot!r}")
+    _check_audit_options(metric, ci, max_gap, min_support, n_boot, seed, level)
+    check_same_index(y_true=y_true, y_pred=y_pred, slices=slices)
     t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
                                            need_pos=metric != "accuracy")
     cells = _cells(t_pos, p_pos, correct)
     kind, keys, names, index_name = _slice_keys(slices, len(cells))
-    if kind == "partition":
-        s = len(names)
-        counts = np.bincount(keys * 8 + cells, minlength=8 * s).reshape(s, 8)
-    else:
-        counts = np.stack([np.bincount(cells[keys[:, j]], minlength=8)
-                           for j in range(keys.shape[1])])
+    counts, _ = _slice_counts(kind, keys, len(names), cells)
     overall_counts = np.bincount(cells, minlength=8)[None, :]
     overall = float(_metrics_from_cells(overall_counts, (metric,), np.nan)[0][metric][0])
     values, reasons = _metrics_from_cells(counts, (metric,), np.nan)
@@ -175,5 +196,5 @@ def performance_audit(y_true: Any, y_pred: Any,
     if judged.any():
         j = np.flatnonzero(judged)
         worst = str(names[j[np.argmax(gap[j])]])
-    return AuditResult(table=table, passed=bool(ok[judged].all()), worst_slice=worst,
+    return AuditResult(table=table, passed=bool(judged.any() and ok[judged].all()), worst_slice=worst,
                        overall=overall)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from utils._validation import check_number, check_probability, check_unique_columns
 from utils.error_analysis.slices import OVERALL
 
 __all__ = ["prioritization_table"]
@@ -43,15 +44,26 @@ def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, floa
         ``human_level``, ``gap`` (human level minus metric, clipped at 0), ``weighted_gap``
         (gap times share) and ``rank`` (1 = work on this first), sorted by ``weighted_gap``.
         A tag whose metric is NaN gets NaN gaps and no rank.
+
+    Raises:
+        ValueError: a tag named twice in ``by_tag`` (or two tags whose names are equal as
+            strings), repeated column names, a missing or out-of-range value.
     """
     if not isinstance(by_tag, pd.DataFrame):
         raise TypeError(f"by_tag must be a DataFrame, got {type(by_tag).__name__}")
+    check_unique_columns(by_tag, "by_tag")
     for col in (metric, "support"):
         if col not in by_tag.columns:
             raise ValueError(f"by_tag has no column {col!r}; columns are {list(by_tag.columns)}")
+    if not isinstance(human_level, Mapping | pd.Series):
+        raise TypeError(f"human_level must be a mapping of tag to value, got "
+                        f"{type(human_level).__name__}")
     table = by_tag.set_index("tag") if "tag" in by_tag.columns else by_tag
     table = table.copy()
     table.index = table.index.map(str)
+    if not table.index.is_unique:
+        dups = list(dict.fromkeys(table.index[table.index.duplicated()]))
+        raise ValueError(f"by_tag names the tag(s) {dups} more than once")
     total = float(table.loc[OVERALL, "support"]) if OVERALL in table.index else None
     table = table[table.index != OVERALL]
     if table.empty:
@@ -73,12 +85,10 @@ def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, floa
         missing = [t for t in tags if t not in share_of_data]
         if missing:
             raise ValueError(f"share_of_data has no value for tag(s) {missing}")
-        share = np.array([share_of_data[t] for t in tags], dtype=np.float64)
-        if ((share < 0) | (share > 1) | ~np.isfinite(share)).any():
-            raise ValueError("share_of_data values must be in [0, 1]")
-    hlp = np.array([human_level[t] for t in tags], dtype=np.float64)
-    if not np.isfinite(hlp).all():
-        raise ValueError("human_level values must be finite numbers")
+        share = np.array([check_probability(f"share_of_data[{t!r}]", share_of_data[t])
+                          for t in tags], dtype=np.float64)
+    hlp = np.array([check_number(f"human_level[{t!r}]", human_level[t]) for t in tags],
+                   dtype=np.float64)
     value = table[metric].to_numpy(dtype=np.float64)
     gap = np.clip(hlp - value, 0, None)
     out = pd.DataFrame({"tag": tags, "support": table["support"].to_numpy(), "share": share,

@@ -19,8 +19,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import as_1d, as_finite_float, check_same_length
-from utils.error_analysis.slices import _check_no_missing, _ratio
+from utils._validation import (
+    as_1d,
+    as_finite_float,
+    as_label_pair,
+    check_choice,
+    check_number,
+    check_pos_label,
+    check_probability,
+    check_same_index,
+    check_same_length,
+)
+from utils.error_analysis.slices import _ratio
 
 __all__ = [
     "BinaryReport",
@@ -67,13 +77,19 @@ class BinaryReport:
                           "prevalence": self.prevalence, "support": self.support})
 
 
+def _check_binary(**labels: np.ndarray) -> None:
+    """Refuse more than two classes among the labels, together."""
+    values = pd.unique(np.concatenate([a.astype(object) for a in labels.values()]))
+    if len(values) > 2:
+        names = " and ".join(labels)
+        raise ValueError(f"{names} must hold two classes for a binary report, got {len(values)}: "
+                         f"{sorted(map(str, values))[:5]}")
+
+
 def _binary_truth(y_true: Any, pos_label: Any, name: str = "y_true") -> npt.NDArray[np.bool_]:
     t = as_1d(y_true, name)
-    _check_no_missing(t, name)
-    values = pd.unique(t)
-    if len(values) > 2:
-        raise ValueError(f"{name} must hold two classes for a binary report, got {len(values)}: "
-                         f"{sorted(map(str, values))[:5]}")
+    _check_binary(**{name: t})
+    check_pos_label(pos_label, **{name: t})
     return np.asarray(t == pos_label, dtype=bool)
 
 
@@ -87,23 +103,28 @@ def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None 
     Args:
         y_true: true labels (two classes, one of them ``pos_label``).
         y_score_or_pred: scores (predicted positive when ``score >= threshold``), or predicted
-            labels when ``threshold`` is None.
+            labels when ``threshold`` is None (then of the same kind as ``y_true``, and the two
+            together hold at most two classes).
         threshold: decision threshold on the scores; None means the input already holds labels.
-        pos_label: the positive class.
+        pos_label: the positive class. It must be among the labels, unless they are all one
+            single class of the same kind (a batch without positives).
         beta: weight of recall in F-beta (``beta > 1`` favours recall).
         zero_division: value of an undefined metric (NaN by default).
+
+    Inputs are paired by position; two pandas Series with different indexes are refused.
     """
-    if not beta > 0:
-        raise ValueError(f"beta must be positive, got {beta!r}")
-    t = _binary_truth(y_true, pos_label)
+    check_number("beta", beta, min=0.0, min_open=True)
+    zero_division = check_number("zero_division", zero_division, allow_nan=True)
+    check_same_index(y_true=y_true, y_score_or_pred=y_score_or_pred)
     if threshold is None:
-        p_raw = as_1d(y_score_or_pred, "y_score_or_pred")
-        _check_no_missing(p_raw, "y_score_or_pred")
-        p = np.asarray(p_raw == pos_label, dtype=bool)
+        t, p_raw = as_label_pair(y_true, y_score_or_pred, ("y_true", "y_score_or_pred"))
+        _check_binary(y_true=t, y_score_or_pred=p_raw)
+        check_pos_label(pos_label, y_true=t, y_score_or_pred=p_raw)
+        t, p = np.asarray(t == pos_label, dtype=bool), np.asarray(p_raw == pos_label, dtype=bool)
     else:
+        check_number("threshold", threshold)
+        t = _binary_truth(y_true, pos_label)
         s = as_finite_float(y_score_or_pred, "y_score_or_pred", ndim=1)
-        if not np.isfinite(threshold):
-            raise ValueError(f"threshold must be finite, got {threshold!r}")
         p = s >= threshold
     check_same_length(y_true=t, y_score_or_pred=p)
     conf = np.bincount(2 * t.astype(np.intp) + p, minlength=4).reshape(2, 2)
@@ -129,14 +150,13 @@ def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None 
 
 def _labels_and_codes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
                       ) -> tuple[list[Any], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    t = as_1d(y_true, "y_true")
-    p = as_1d(y_pred, "y_pred")
-    check_same_length(y_true=t, y_pred=p)
-    _check_no_missing(t, "y_true")
-    _check_no_missing(p, "y_pred")
+    t, p = as_label_pair(y_true, y_pred)
     if labels is None:
         labels = sorted(set(pd.unique(t)) | set(pd.unique(p)))
     else:
+        if isinstance(labels, str):
+            raise TypeError(f"labels must be a list of class labels, got the string {labels!r}")
+        as_1d(labels, "labels", allow_empty=True)  # no missing values, no mixed types
         labels = list(labels)
         if not labels:
             raise ValueError("labels is empty")
@@ -161,10 +181,10 @@ def confusion_frame(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = 
     :func:`sklearn.metrics.confusion_matrix`; ``normalize="true"`` divides each row by its
     total (a row with no examples is NaN rather than 0), ``"pred"`` each column, ``"all"`` the
     whole table. ``labels`` fixes which classes appear and their order; ``names`` are the
-    display names of those classes.
+    display names of those classes. ``y_true`` and ``y_pred`` hold labels of one kind, no
+    missing value, and are paired by position: two Series with different indexes are refused.
     """
-    if normalize not in (None, "true", "pred", "all"):
-        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
+    check_choice("normalize", normalize, (None, "true", "pred", "all"))
     labels, ti, pi = _labels_and_codes(y_true, y_pred, labels)
     k = len(labels)
     cm = np.bincount(ti * k + pi, minlength=k * k).reshape(k, k)
@@ -194,7 +214,8 @@ def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
     labs/w2_journey_through_data.ipynb. One row per class (``error_rate = 1 - recall``, the
     share of that class's examples the model gets wrong), then ``macro avg`` (unweighted mean
     over classes; its recall is the balanced accuracy) and ``weighted avg`` (weighted by
-    support). Undefined values are NaN and listed in ``note``; averages skip them.
+    support). Undefined values are NaN and listed in ``note``; averages skip them. Inputs are
+    checked and paired as in :func:`confusion_frame` (two Series must share their index).
     """
     labels, ti, pi = _labels_and_codes(y_true, y_pred, labels)
     k = len(labels)
@@ -233,13 +254,16 @@ def pr_curve(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> pd.DataFrame:
     Introduced in week2/04_skewed_data.ipynb (skewed data sets). Row ``i`` is the classifier
     "positive when ``score >= threshold[i]``", thresholds ascending, the same points as
     :func:`sklearn.metrics.precision_recall_curve` (which stops once recall reaches 1).
-    Computed with one sort and two cumulative sums.
+    Computed with one sort and two cumulative sums. ``y_true`` must hold ``pos_label``; two
+    pandas Series with different indexes are refused (inputs are paired by position).
     """
+    check_same_index(y_true=y_true, y_score=y_score)
     t = _binary_truth(y_true, pos_label)
     s = as_finite_float(y_score, "y_score", ndim=1)
     check_same_length(y_true=t, y_score=s)
     if not t.any():
-        raise ValueError("y_true has no positive examples; precision and recall are undefined")
+        raise ValueError(f"y_true has no positive examples (pos_label={pos_label!r}); precision "
+                         "and recall are undefined")
     order = np.argsort(-s, kind="stable")
     s_sorted, t_sorted = s[order], t[order]
     last = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s_sorted) - 1]
@@ -261,11 +285,10 @@ def threshold_for(y_true: Any, y_score: Any, *, target: Literal["precision", "re
     lowest threshold whose precision is at least ``value`` (the most recall you can have at that precision).
     ``target="recall"``: the highest threshold whose recall is at least ``value`` (the most
     precision at that recall). Raises ``ValueError`` when no threshold reaches the target.
+    Inputs are checked and paired as in :func:`pr_curve`.
     """
-    if target not in ("precision", "recall"):
-        raise ValueError(f"target must be 'precision' or 'recall', got {target!r}")
-    if not 0 <= value <= 1:
-        raise ValueError(f"value must be in [0, 1], got {value!r}")
+    check_choice("target", target, ("precision", "recall"))
+    check_probability("value", value)
     curve = pr_curve(y_true, y_score, pos_label=pos_label)
     ok = curve[target].to_numpy() >= value
     if not ok.any():

@@ -19,7 +19,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import as_1d, as_finite_float, check_same_length
+from utils._validation import (
+    as_1d,
+    as_finite_float,
+    as_label_pair,
+    check_bool,
+    check_int,
+    check_number,
+    check_pos_label,
+    check_same_index,
+    check_same_length,
+    check_unique_columns,
+)
 
 __all__ = [
     "OVERALL",
@@ -36,37 +47,22 @@ _METRICS: tuple[str, ...] = get_args(Metric)
 
 
 # --------------------------------------------------------------------------- shared helpers
-def _check_no_missing(arr: np.ndarray, name: str) -> None:
-    missing = pd.isna(arr)
-    if missing.any():
-        raise ValueError(
-            f"{name} contains {int(missing.sum())} missing value(s) (NaN or None), the first at "
-            f"index {int(np.argmax(missing))}")
-
-
 def _binary_inputs(y_true: Any, y_pred: Any, pos_label: Any, *, need_pos: bool = False
                    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Validate labels; return (truly positive, predicted positive, correct) masks.
 
     With ``need_pos`` (a metric depends on the positive class), a ``pos_label`` that appears in
-    neither array is an error when the labels are not numbers or ``pos_label`` is not a number:
-    it is then almost always a wrong ``pos_label`` ("spam" vs 1). Numeric labels with no
-    positive at all are legitimate (a batch without fraud) and give NaN with a note.
+    neither array is an error unless every label is one single class of its kind (numeric
+    labels with no positive at all are legitimate, a batch without fraud, and give NaN with a
+    note); see :func:`utils._validation.check_pos_label`.
     """
-    t = as_1d(y_true, "y_true")
-    p = as_1d(y_pred, "y_pred")
-    check_same_length(y_true=t, y_pred=p)
-    _check_no_missing(t, "y_true")
-    _check_no_missing(p, "y_pred")
+    t, p = as_label_pair(y_true, y_pred)
+    if need_pos:
+        check_pos_label(pos_label, y_true=t, y_pred=p)
     t_pos = np.asarray(t == pos_label, dtype=bool)
     p_pos = np.asarray(p == pos_label, dtype=bool)
     if t_pos.shape != t.shape or p_pos.shape != p.shape:
         raise ValueError(f"pos_label {pos_label!r} cannot be compared with the labels")
-    numeric = (t.dtype.kind in "biuf" and p.dtype.kind in "biuf"
-               and isinstance(pos_label, (int, float, np.number)))
-    if need_pos and not numeric and not (t_pos.any() or p_pos.any()):
-        raise ValueError(f"pos_label {pos_label!r} appears in neither y_true nor y_pred; "
-                         f"labels seen include {sorted(map(str, pd.unique(t)))[:5]}")
     return t_pos, p_pos, np.asarray(t == p, dtype=bool)
 
 
@@ -162,11 +158,12 @@ def _slice_keys(slices: Any, n: int
     if isinstance(slices, pd.DataFrame):
         if slices.shape[1] == 0:
             raise ValueError("slices is a DataFrame with no columns")
+        check_unique_columns(slices, "slices")
         check_same_length(y_true=range(n), slices=slices)
         if all(pd.api.types.is_bool_dtype(slices[c]) for c in slices.columns):
             return "tags", slices.to_numpy(dtype=bool), [str(c) for c in slices.columns], "tag"
         for c in slices.columns:
-            _check_no_missing(slices[c].to_numpy(), f"slices[{c!r}]")
+            as_1d(slices[c], f"slices[{c!r}]")  # no missing values, no mixed types
         codes = np.zeros(n, dtype=np.int64)
         levels = []
         for c in slices.columns:
@@ -182,15 +179,25 @@ def _slice_keys(slices: Any, n: int
                 code //= len(uniq)
             names.append(", ".join(reversed(parts)))
         return "partition", inverse.astype(np.intp), names, "slice"
-    if isinstance(slices, pd.Series):
-        series = slices
-    else:
-        series = pd.Series(as_1d(slices, "slices", allow_empty=True))
+    values = as_1d(slices, "slices", allow_empty=True)  # no missing values, no mixed types
+    series = slices if isinstance(slices, pd.Series) else pd.Series(values)
     check_same_length(y_true=range(n), slices=series)
-    _check_no_missing(series.to_numpy(), "slices")
     codes, uniques = _factorize(series)
     name = str(series.name) if series.name is not None else "slice"
     return "partition", codes, list(uniques), name
+
+
+def _slice_counts(kind: str, keys: np.ndarray, n_slices: int, cells: np.ndarray,
+                  score: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(s, 8) cell counts per slice or tag, and the sums of ``score`` per slice (or None)."""
+    if kind == "partition":
+        counts = np.bincount(keys * 8 + cells, minlength=8 * n_slices).reshape(n_slices, 8)
+        sums = None if score is None else np.bincount(keys, weights=score, minlength=n_slices)
+    else:
+        counts = np.stack([np.bincount(cells[keys[:, j]], minlength=8)
+                           for j in range(keys.shape[1])])
+        sums = None if score is None else keys.T.astype(np.float64) @ score
+    return counts, sums
 
 
 def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], list[Any]]:
@@ -216,7 +223,8 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
     Introduced in week2/03_error_analysis.ipynb (error analysis).
 
     Args:
-        y_true, y_pred: true and predicted labels, one per example.
+        y_true, y_pred: true and predicted labels, one per example, of one kind (numbers or
+            strings), with no missing values.
         slices: one of the following.
 
             - a Series (or array) of slice values, one per example: one row per value, in
@@ -231,19 +239,24 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
             positive) and ``support``. Precision, recall and the rest treat ``pos_label`` as the
             positive class (one-vs-rest when there are more than two classes); accuracy counts
             exact matches.
-        pos_label: the positive class.
+        pos_label: the positive class. When a metric depends on it, it must be among the
+            labels (unless every label is one single class, a batch without positives).
         min_support: slices with fewer examples get NaN metrics and a note.
         include_overall: add a first row, ``(overall)``, over all examples.
         zero_division: value of an undefined metric (NaN by default; the note says why).
+
+    Inputs are paired by position: pandas inputs (Series, DataFrames) must share one index,
+    and are refused when their indexes differ.
 
     Returns:
         A DataFrame indexed by slice with the column ``support``, one column per metric,
         ``mean_score`` when ``y_score`` is given, and ``note`` ("" when every value is defined).
     """
     metrics = _check_metrics(metrics)
-    if (not isinstance(min_support, (int, np.integer)) or isinstance(min_support, bool)
-            or min_support < 0):
-        raise ValueError(f"min_support must be a non-negative int, got {min_support!r}")
+    check_int("min_support", min_support, min=0)
+    check_bool("include_overall", include_overall)
+    zero_division = check_number("zero_division", zero_division, allow_nan=True)
+    check_same_index(y_true=y_true, y_pred=y_pred, slices=slices, y_score=y_score)
     t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
                                            need_pos=bool(set(metrics) - {"support", "accuracy"}))
     n = len(t_pos)
@@ -253,14 +266,7 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
         score = as_finite_float(y_score, "y_score", ndim=1)
         check_same_length(y_true=t_pos, y_score=score)
     kind, keys, names, index_name = _slice_keys(slices, n)
-    if kind == "partition":
-        s = len(names)
-        counts = np.bincount(keys * 8 + cells, minlength=8 * s).reshape(s, 8)
-        sums = None if score is None else np.bincount(keys, weights=score, minlength=s)
-    else:
-        counts = np.stack([np.bincount(cells[keys[:, j]], minlength=8)
-                           for j in range(keys.shape[1])])
-        sums = None if score is None else keys.T.astype(np.float64) @ score
+    counts, sums = _slice_counts(kind, keys, len(names), cells, score)
     if include_overall:
         counts = np.vstack([np.bincount(cells, minlength=8), counts])
         names = [OVERALL, *names]
@@ -342,12 +348,13 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
     so bin numeric columns first (:func:`pandas.qcut`).
 
     Args:
-        X: the slicing columns, one row per example.
-        errors: per-example error (0/1, or any non-negative loss).
+        X: the slicing columns, one row per example; unique column names, no missing values.
+        errors: per-example error (0/1, or any non-negative loss); when a Series, on the index
+            of ``X`` (paired by position; a different index is refused).
         max_level: 1 for single conditions, 2 to add pairs of conditions.
         min_support: smallest slice considered.
         alpha: weight of the error term against the size term, in (0, 1].
-        k: number of slices returned.
+        k: number of slices returned, at least 1.
 
     Returns:
         Up to ``k`` slices with a positive score, best first: columns ``slice``, ``level``,
@@ -355,20 +362,22 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
     """
     if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
         raise ValueError("X must be a DataFrame with at least one column")
+    check_unique_columns(X, "X")
+    check_same_index(X=X, errors=errors)
     e = as_finite_float(errors, "errors", ndim=1)
     check_same_length(X=X, errors=e)
     if (e < 0).any():
         raise ValueError("errors must be non-negative")
-    if max_level not in (1, 2):
-        raise ValueError(f"max_level must be 1 or 2, got {max_level!r}")
-    if not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    check_int("max_level", max_level, min=1, max=2)
+    check_int("min_support", min_support, min=0)
+    check_number("alpha", alpha, min=0.0, max=1.0, min_open=True)
+    check_int("k", k, min=1)
     n = len(e)
     total = e.sum()
     columns = [str(c) for c in X.columns]
     coded = []
     for c in X.columns:
-        _check_no_missing(X[c].to_numpy(), f"X[{c!r}]")
+        as_1d(X[c], f"X[{c!r}]")  # no missing values, no mixed types
         coded.append(_factorize(X[c]))
     rows: list[tuple[str, int, np.ndarray, np.ndarray, list[str]]] = []
     for i, (codes, uniq) in enumerate(coded):

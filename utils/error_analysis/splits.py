@@ -18,6 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from utils._validation import (
+    as_1d,
+    as_finite_float,
+    check_choice,
+    check_counts,
+    check_int,
+    check_unique_columns,
+)
+
 __all__ = ["allocate", "stratified_split"]
 
 
@@ -28,9 +37,14 @@ def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
     remainders go to the earlier part. Every part with a positive size gets at least one
     element of a count when the count allows it (taken from the largest part).
     Used by :func:`stratified_split` (labs/w2_journey_through_data.ipynb).
+
+    ``counts`` are whole numbers >= 0 (a scalar or a 1-D array); ``sizes`` are fractions >= 0
+    summing to 1.
     """
-    c = np.asarray(counts, dtype=np.int64).reshape(-1)
-    w = np.asarray(sizes, dtype=np.float64)
+    c = check_counts(counts, "counts").astype(np.int64).reshape(-1)
+    w = as_finite_float(sizes, "sizes", ndim=1)
+    if (w < 0).any() or abs(w.sum() - 1) > 1e-6:
+        raise ValueError(f"sizes must be fractions >= 0 summing to 1, got {list(w)}")
     quotas = c[:, None] * w[None, :]
     floors = np.floor(quotas + 1e-9)
     rem = quotas - floors
@@ -49,7 +63,7 @@ def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
 
 
 def _check_sizes(sizes: Sequence[float]) -> npt.NDArray[np.float64]:
-    w = np.asarray(sizes, dtype=np.float64)
+    w = as_finite_float(sizes, "sizes")
     if w.ndim != 1 or len(w) < 2:
         raise ValueError(f"sizes must list at least two fractions, got {sizes!r}")
     if not np.isfinite(w).all() or (w <= 0).any():
@@ -59,16 +73,25 @@ def _check_sizes(sizes: Sequence[float]) -> npt.NDArray[np.float64]:
     return w
 
 
+def _is_column(df: pd.DataFrame, name: Any) -> bool:
+    try:
+        return name in df.columns
+    except TypeError:  # an unhashable name, such as a list
+        return False
+
+
 def _label_codes(df: pd.DataFrame, label: str) -> tuple[npt.NDArray[np.intp], list[Any]]:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a DataFrame, got {type(df).__name__}")
-    if label not in df.columns:
+    check_unique_columns(df, "df")
+    if not _is_column(df, label):
         raise ValueError(f"label column {label!r} is not in df; columns are {list(df.columns)}")
     if len(df) == 0:
         raise ValueError("df is empty")
     y = df[label]
     if y.isna().any():
         raise ValueError(f"label column {label!r} has {int(y.isna().sum())} missing value(s)")
+    as_1d(y, f"df[{label!r}]")  # no mixed types
     try:
         codes, uniques = pd.factorize(y, sort=True)
     except TypeError:
@@ -115,18 +138,19 @@ def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] =
         One DataFrame per part, rows in their original order, index kept.
     """
     w = _check_sizes(sizes)
-    if rare not in ("error", "train", "merge"):
-        raise ValueError(f"rare must be 'error', 'train' or 'merge', got {rare!r}")
+    check_choice("rare", rare, ("error", "train", "merge"))
+    check_int("seed", seed, min=0)
     codes, classes = _label_codes(df, label)
     rng = np.random.default_rng(seed)
     if group is None:
         unit_strata, unit_of_row = codes, None
         what = "example(s)"
     else:
-        if group not in df.columns:
+        if not _is_column(df, group):
             raise ValueError(f"group column {group!r} is not in df")
         if df[group].isna().any():
             raise ValueError(f"group column {group!r} has missing values")
+        as_1d(df[group], f"df[{group!r}]")  # no mixed types
         g_codes, g_uniques = pd.factorize(df[group], sort=False)
         n_groups = len(g_uniques)
         votes = np.bincount(g_codes * len(classes) + codes,
@@ -168,9 +192,7 @@ def _balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = 
     counts = np.bincount(codes, minlength=len(classes))
     if n_per_class is None:
         n_per_class = int(counts.min())
-    if not isinstance(n_per_class, (int, np.integer)) or isinstance(n_per_class, bool) \
-            or n_per_class < 1:
-        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
+    check_int("n_per_class", n_per_class, min=1)
     rng = np.random.default_rng(seed)
     if replace:
         picks = [rng.choice(np.flatnonzero(codes == c), size=n_per_class, replace=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from utils._validation import as_finite_float
+from utils._validation import as_finite_float, check_bool, check_choice, check_int, check_number
 from utils.labeling.analysis import _as_label_matrix
 
 __all__ = ["DawidSkeneLabelModel", "majority_vote"]
@@ -25,11 +25,11 @@ TieBreak = Literal["abstain", "random", "lowest"]
 
 
 def _check_cardinality(cardinality: Any) -> int:
-    if isinstance(cardinality, bool) or not isinstance(cardinality, int | np.integer) \
-            or cardinality < 2:
-        raise ValueError(f"cardinality must be an int >= 2 (the number of classes), "
-                         f"got {cardinality!r}")
-    return int(cardinality)
+    return check_int("cardinality", cardinality, min=2)
+
+
+def _check_seed(seed: Any) -> int | None:
+    return None if seed is None else check_int("seed", seed, min=0)
 
 
 def _check_weights(weights: Any, m: int) -> npt.NDArray[np.float64] | None:
@@ -70,8 +70,7 @@ def _vote_table(L: np.ndarray, k: int, w: np.ndarray | None) -> npt.NDArray[np.f
 def _pick(scores: np.ndarray, has_votes: np.ndarray, tie_break: str, seed: int | None
           ) -> npt.NDArray[np.int64]:
     """Argmax per row with an explicit tie rule; rows without votes get -1."""
-    if tie_break not in ("abstain", "random", "lowest"):
-        raise ValueError(f"tie_break must be 'abstain', 'random' or 'lowest', got {tie_break!r}")
+    check_choice("tie_break", tie_break, ("abstain", "random", "lowest"))
     best = scores.max(axis=1)
     winners = scores == best[:, None]
     n_winners = np.count_nonzero(winners, axis=1)
@@ -107,12 +106,13 @@ def majority_vote(
         tie_break: what a tie between the top classes gives: ``"abstain"`` (-1, the default:
             the data do not decide), ``"random"`` (one of the tied classes, drawn with
             ``seed``) or ``"lowest"`` (the smallest tied class).
-        seed: seed for ``tie_break="random"``.
+        seed: seed for ``tie_break="random"`` (an int >= 0, or None).
 
     Returns:
         An ``int64`` array of labels in ``[-1, cardinality)``.
     """
     k = _check_cardinality(cardinality)
+    _check_seed(seed)
     arr, _ = _as_label_matrix(L, k)
     w = _check_weights(weights, arr.shape[1])
     votes = _vote_table(arr, k, w)
@@ -196,17 +196,11 @@ class DawidSkeneLabelModel:
         seed: int = 0,
     ) -> None:
         self.cardinality = _check_cardinality(cardinality)
-        self.better_than_random = bool(better_than_random)
-        if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
-            raise ValueError(f"n_iter must be a positive int, got {n_iter!r}")
-        if not (np.isfinite(tol) and tol >= 0):
-            raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-        if not (np.isfinite(smoothing) and smoothing > 0):
-            raise ValueError(f"smoothing must be a finite number > 0, got {smoothing!r}")
-        self.n_iter = n_iter
-        self.tol = float(tol)
-        self.smoothing = float(smoothing)
-        self.seed = seed
+        self.better_than_random = check_bool("better_than_random", better_than_random)
+        self.n_iter = check_int("n_iter", n_iter, min=1)
+        self.tol = check_number("tol", tol, min=0.0)
+        self.smoothing = check_number("smoothing", smoothing, min=0.0, min_open=True)
+        self.seed = check_int("seed", seed, min=0)
         self.class_balance = None
         if class_balance is not None:
             cb = as_finite_float(class_balance, "class_balance", ndim=1)
@@ -273,8 +267,15 @@ class DawidSkeneLabelModel:
 
     # -- API -------------------------------------------------------------------------------------
     def fit(self, L: Any) -> DawidSkeneLabelModel:
-        """Estimate the confusions and class balance from the label matrix alone."""
+        """Estimate the confusions and class balance from the label matrix alone.
+
+        Raises ``ValueError`` when every function abstains on every row: with no vote there is
+        nothing to learn, and the model would predict the uniform distribution everywhere.
+        """
         arr, _ = _as_label_matrix(L, self.cardinality)
+        if (arr == -1).all():
+            raise ValueError("L holds no vote: every labeling function abstains on every row, "
+                             "so there is nothing to learn from")
         k = self.cardinality
         U, w, _ = self._patterns(arr)
         cols = self._columns(U)
@@ -335,8 +336,7 @@ class DawidSkeneLabelModel:
         Rows without any vote get -1, as in :func:`majority_vote`, so that a training set
         built from the output contains only examples some rule spoke about.
         """
-        if tie_break not in ("abstain", "random"):
-            raise ValueError(f"tie_break must be 'abstain' or 'random', got {tie_break!r}")
+        check_choice("tie_break", tie_break, ("abstain", "random"))
         arr = self._check_fitted(L)
         proba = self.predict_proba(arr)
         return _pick(proba, (arr != -1).any(axis=1), tie_break, self.seed)

@@ -24,7 +24,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import as_1d, check_same_length
+from utils._validation import (
+    as_1d,
+    as_2d,
+    as_label_pair,
+    check_choice,
+    check_counts,
+    check_int,
+    check_number,
+    check_unique_columns,
+)
 
 __all__ = [
     "AgreementReport",
@@ -70,12 +79,8 @@ def _factorize(values: np.ndarray, name: str, domain: Sequence[Any] | None = Non
 
 
 def _ratings_matrix(ratings: Any, name: str) -> np.ndarray:
-    arr = np.asarray(ratings.to_numpy() if isinstance(ratings, pd.DataFrame) else ratings)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    return arr
+    """A 2-D table of ratings; NaN and None stay missing, mixed types are refused."""
+    return as_2d(ratings, name, allow_missing=True)
 
 
 def percent_agreement(a: Any, b: Any = None) -> float:
@@ -85,10 +90,11 @@ def percent_agreement(a: Any, b: Any = None) -> float:
     is the share of items on which the two labellers agree. ``percent_agreement(ratings)`` with
     an ``(items, raters)`` table (NaN = not rated) averages, over items rated at least twice,
     the share of rater pairs that agree. NaN when no item has two ratings.
+
+    Two vectors are paired by position: two Series must share their index (refused otherwise).
     """
     if b is not None:
-        x, y = as_1d(a, "a"), as_1d(b, "b")
-        check_same_length(a=x, b=y)
+        x, y = as_label_pair(a, b, ("a", "b"))
         codes, _ = _factorize(np.stack([x, y], axis=1).astype(object), "a, b")
         if (codes == -1).any():
             raise ValueError("a and b must not contain missing labels; use the (items, raters) "
@@ -128,7 +134,8 @@ def cohen_kappa(
     table, where ``expected`` comes from each labeller's own label frequencies.
 
     Args:
-        a, b: labels from the two labellers, one per item, no missing values.
+        a, b: labels from the two labellers, one per item, no missing values, of one kind
+            (numbers or strings). Paired by position: two Series must share their index.
         labels: the categories, in order (the order matters for ``weights``). A label outside
             this list is an error. Default: the sorted labels that occur.
         weights: ``None`` (any disagreement counts 1), ``"linear"`` (``|i - j|``) or
@@ -136,10 +143,11 @@ def cohen_kappa(
         undefined: returned when expected disagreement is 0, e.g. both labellers use one single
             label for everything (``cohen_kappa([1, 1], [1, 1])``); NaN by default.
     """
-    x, y = as_1d(a, "a"), as_1d(b, "b")
-    check_same_length(a=x, b=y)
-    if weights not in (None, "linear", "quadratic"):
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    x, y = as_label_pair(a, b, ("a", "b"))
+    if labels is not None:
+        as_1d(labels, "labels")  # no missing values, no mixed types
+    check_choice("weights", weights, (None, "linear", "quadratic"))
+    undefined = check_number("undefined", undefined, allow_nan=True)
     both = np.stack([x, y], axis=1)
     codes, cats = _factorize(both.astype(object) if both.dtype.kind in "OUS" else both, "a, b",
                              domain=labels)
@@ -188,19 +196,22 @@ def fleiss_kappa(
         undefined: returned when chance agreement is perfect (every rating in one category).
     """
     arr = _ratings_matrix(ratings, "ratings")
+    check_choice("input", input, ("raters", "counts"))
+    undefined = check_number("undefined", undefined, allow_nan=True)
+    if n_categories is not None:
+        check_int("n_categories", n_categories, min=1)
     if input == "counts":
-        counts = np.asarray(arr, dtype=np.float64)
-        if not np.isfinite(counts).all() or (counts < 0).any() or \
-                not np.equal(np.mod(counts, 1), 0).all():
-            raise ValueError("ratings must hold non-negative integer counts with input='counts'")
+        try:
+            counts = check_counts(arr, "ratings")
+        except ValueError as exc:
+            raise ValueError(f"ratings must hold non-negative integer counts with "
+                             f"input='counts' ({exc})") from None
         if n_categories is not None and counts.shape[1] != n_categories:
             raise ValueError(f"ratings has {counts.shape[1]} columns but n_categories="
                              f"{n_categories}")
     elif input == "raters":
         domain = None
         if n_categories is not None:
-            if not isinstance(n_categories, int) or n_categories < 1:
-                raise ValueError(f"n_categories must be a positive int, got {n_categories!r}")
             domain = list(range(n_categories))
             arr = arr.astype(np.float64) if arr.dtype.kind in "iub" else arr
         codes, cats = _factorize(arr, "ratings", domain)
@@ -237,6 +248,45 @@ def _interval_sums(values: np.ndarray, valid: np.ndarray) -> tuple[float, float,
     return observed, expected, n
 
 
+def _nominal_sums(sub: np.ndarray) -> tuple[float, float, float]:
+    """(observed, expected, n) of the nominal metric from codes of pairable units (-1 missing)."""
+    ok = sub >= 0
+    m = ok.sum(axis=0).astype(np.float64)
+    k = int(sub.max()) + 1
+    units = np.broadcast_to(np.arange(sub.shape[1]), sub.shape)[ok]
+    per = np.bincount(units * k + sub[ok], minlength=sub.shape[1] * k)
+    per = per.reshape(sub.shape[1], k).astype(np.float64)
+    observed = float(((m**2 - (per**2).sum(axis=1)) / (m - 1)).sum())
+    n_c = per.sum(axis=0)
+    n = float(n_c.sum())
+    return observed, float(n**2 - (n_c**2).sum()), n
+
+
+def _ratio_delta(c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    s = c + d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s == 0, 0.0, ((c - d) / np.where(s == 0, 1, s)) ** 2)
+
+
+def _ratio_sums(v: np.ndarray, ok: np.ndarray) -> tuple[float, float, float]:
+    """(observed, expected, n) of the ratio metric from the values of pairable units."""
+    m = ok.sum(axis=0).astype(np.float64)
+    observed = 0.0
+    for r in range(v.shape[0]):
+        for s in range(r + 1, v.shape[0]):
+            both = ok[r] & ok[s]
+            observed += float((2.0 * _ratio_delta(v[r, both], v[s, both]) / (m[both] - 1)).sum())
+    uniq, counts = np.unique(v[ok], return_counts=True)
+    counts = counts.astype(np.float64)
+    expected = 0.0
+    step = max(1, 4_000_000 // max(len(uniq), 1))
+    for start in range(0, len(uniq), step):
+        block = slice(start, start + step)
+        d = _ratio_delta(uniq[block, None], uniq[None, :])
+        expected += float(counts[block] @ d @ counts)
+    return observed, expected, float(counts.sum())
+
+
 def krippendorff_alpha(
     reliability_data: Any,
     *,
@@ -268,9 +318,10 @@ def krippendorff_alpha(
         undefined: returned when no unit has two ratings or every rating is the same value.
     """
     arr = _ratings_matrix(reliability_data, "reliability_data")
-    if level not in ("nominal", "ordinal", "interval", "ratio"):
-        raise ValueError(f"level must be 'nominal', 'ordinal', 'interval' or 'ratio', "
-                         f"got {level!r}")
+    check_choice("level", level, ("nominal", "ordinal", "interval", "ratio"))
+    undefined = check_number("undefined", undefined, allow_nan=True)
+    if value_domain is not None:
+        as_1d(value_domain, "value_domain")  # no missing values, no mixed types
     if level in ("interval", "ratio") or (level == "ordinal" and value_domain is None):
         try:
             values = (arr.astype(np.float64, copy=False) if arr.dtype.kind in "iufb"
@@ -293,17 +344,7 @@ def krippendorff_alpha(
         return _undefined(undefined, "Krippendorff's alpha is undefined: no unit has two ratings")
 
     if level == "nominal":
-        sub = codes[:, pairable]
-        ok = sub >= 0
-        m = ok.sum(axis=0).astype(np.float64)
-        k = int(sub.max()) + 1
-        units = np.broadcast_to(np.arange(sub.shape[1]), sub.shape)[ok]
-        per = np.bincount(units * k + sub[ok], minlength=sub.shape[1] * k)
-        per = per.reshape(sub.shape[1], k).astype(np.float64)
-        observed = float(((m**2 - (per**2).sum(axis=1)) / (m - 1)).sum())
-        n_c = per.sum(axis=0)
-        n = float(n_c.sum())
-        expected = float(n**2 - (n_c**2).sum())
+        observed, expected, n = _nominal_sums(codes[:, pairable])
     elif level in ("interval", "ordinal"):
         if level == "ordinal":
             pooled = values[:, pairable][valid[:, pairable]]
@@ -318,28 +359,7 @@ def krippendorff_alpha(
     else:  # ratio
         if (values[valid] < 0).any():
             raise ValueError("reliability_data must be >= 0 for level='ratio'")
-        v, ok = values[:, pairable], valid[:, pairable]
-        m = ok.sum(axis=0).astype(np.float64)
-
-        def delta(c: np.ndarray, d: np.ndarray) -> np.ndarray:
-            s = c + d
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(s == 0, 0.0, ((c - d) / np.where(s == 0, 1, s)) ** 2)
-
-        observed = 0.0
-        for r in range(v.shape[0]):
-            for s in range(r + 1, v.shape[0]):
-                both = ok[r] & ok[s]
-                observed += float((2.0 * delta(v[r, both], v[s, both]) / (m[both] - 1)).sum())
-        uniq, counts = np.unique(v[ok], return_counts=True)
-        counts = counts.astype(np.float64)
-        n = float(counts.sum())
-        expected = 0.0
-        step = max(1, 4_000_000 // max(len(uniq), 1))
-        for start in range(0, len(uniq), step):
-            block = slice(start, start + step)
-            d = delta(uniq[block, None], uniq[None, :])
-            expected += float(counts[block] @ d @ counts)
+        observed, expected, n = _ratio_sums(values[:, pairable], valid[:, pairable])
     if expected <= 0:
         return _undefined(undefined, "Krippendorff's alpha is undefined: every pairable rating "
                                      "has the same value, so there is no disagreement to expect")
@@ -368,6 +388,63 @@ class AgreementReport:
     annotators: pd.DataFrame
 
 
+def _wide_ratings(long_df: Any, item: Any, annotator: Any, label: Any) -> pd.DataFrame:
+    """The (item x annotator) table of a long table of ratings, each rating once."""
+    if not isinstance(long_df, pd.DataFrame):
+        raise TypeError(f"long_df must be a DataFrame, got {type(long_df).__name__}")
+    check_unique_columns(long_df, "long_df")
+    if len({item, annotator, label}) < 3:
+        raise ValueError(f"item, annotator and label must name three different columns, got "
+                         f"{item!r}, {annotator!r} and {label!r}")
+    for arg, col in (("item", item), ("annotator", annotator), ("label", label)):
+        if col not in long_df.columns:
+            raise ValueError(f"{arg}={col!r} is not a column of long_df; columns: "
+                             f"{list(long_df.columns)}")
+    df = long_df[[item, annotator, label]].dropna(subset=[label])
+    if df.empty:
+        raise ValueError("long_df has no ratings")
+    dup = df.duplicated(subset=[item, annotator])
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise ValueError(f"annotator {first[annotator]!r} rated item {first[item]!r} more than "
+                         f"once")
+    return df.pivot(index=item, columns=annotator, values=label)
+
+
+def _pairwise_kappa(wide: pd.DataFrame) -> pd.DataFrame:
+    """Cohen's kappa of every pair of annotators (columns of ``wide``) on the items both rated."""
+    raters = list(wide.columns)
+    kappa = pd.DataFrame(np.nan, index=pd.Index(raters), columns=pd.Index(raters))
+    for i, r in enumerate(raters):
+        kappa.loc[r, r] = 1.0
+        for s in raters[i + 1:]:
+            both = wide[[r, s]].dropna()
+            if len(both) == 0:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedAgreementWarning)
+                value = cohen_kappa(both[r].to_numpy(dtype=object), both[s].to_numpy(dtype=object))
+            kappa.loc[r, s] = kappa.loc[s, r] = value
+    return kappa
+
+
+def _agreement_with_others(codes: np.ndarray, counts: np.ndarray, raters: list[Any],
+                           annotator: Any) -> pd.DataFrame:
+    """Per annotator: items rated, and the share equal to the clear majority of the others."""
+    rows = []
+    for j in range(len(raters)):
+        own = codes[:, j]
+        rated = own >= 0
+        others = counts[rated].copy()
+        others[np.arange(int(rated.sum())), own[rated]] -= 1
+        top = others.max(axis=1)
+        clear = (top > 0) & ((others == top[:, None]).sum(axis=1) == 1)
+        agree = others.argmax(axis=1)[clear] == own[rated][clear]
+        rows.append({"n_items": int(rated.sum()),
+                     "agreement_with_others": float(agree.mean()) if agree.size else np.nan})
+    return pd.DataFrame(rows, index=pd.Index(raters, name=annotator))
+
+
 def agreement_report(
     long_df: pd.DataFrame,
     *,
@@ -385,21 +462,8 @@ def agreement_report(
         item, annotator, label: the column names.
         level: level of measurement for Krippendorff's alpha.
     """
-    if not isinstance(long_df, pd.DataFrame):
-        raise TypeError(f"long_df must be a DataFrame, got {type(long_df).__name__}")
-    for arg, col in (("item", item), ("annotator", annotator), ("label", label)):
-        if col not in long_df.columns:
-            raise ValueError(f"{arg}={col!r} is not a column of long_df; columns: "
-                             f"{list(long_df.columns)}")
-    df = long_df[[item, annotator, label]].dropna(subset=[label])
-    if df.empty:
-        raise ValueError("long_df has no ratings")
-    dup = df.duplicated(subset=[item, annotator])
-    if dup.any():
-        first = df[dup].iloc[0]
-        raise ValueError(f"annotator {first[annotator]!r} rated item {first[item]!r} more than "
-                         f"once")
-    wide = df.pivot(index=item, columns=annotator, values=label)
+    check_choice("level", level, ("nominal", "ordinal", "interval", "ratio"))
+    wide = _wide_ratings(long_df, item, annotator, label)
     raters = list(wide.columns)
 
     with warnings.catch_warnings(record=True) as caught:
@@ -409,17 +473,7 @@ def agreement_report(
         ka = krippendorff_alpha(wide.to_numpy(dtype=object).T, level=level)
     notes = {str(w.message).split(" is undefined")[0]: str(w.message) for w in caught}
 
-    kappa = pd.DataFrame(np.nan, index=pd.Index(raters), columns=pd.Index(raters))
-    for i, r in enumerate(raters):
-        kappa.loc[r, r] = 1.0
-        for s in raters[i + 1:]:
-            both = wide[[r, s]].dropna()
-            if len(both) == 0:
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedAgreementWarning)
-                value = cohen_kappa(both[r].to_numpy(dtype=object), both[s].to_numpy(dtype=object))
-            kappa.loc[r, s] = kappa.loc[s, r] = value
+    kappa = _pairwise_kappa(wide)
     upper = kappa.to_numpy()[np.triu_indices(len(raters), 1)]
     defined = upper[~np.isnan(upper)]
     mean_kappa = float(defined.mean()) if defined.size else np.nan
@@ -447,17 +501,6 @@ def agreement_report(
         index=wide.index,
     ).sort_values(["agreement", "n_ratings"], ascending=[True, False], kind="stable")
 
-    rows = []
-    for j in range(len(raters)):
-        own = codes[:, j]
-        rated = own >= 0
-        others = counts[rated].copy()
-        others[np.arange(int(rated.sum())), own[rated]] -= 1
-        top = others.max(axis=1)
-        clear = (top > 0) & ((others == top[:, None]).sum(axis=1) == 1)
-        agree = others.argmax(axis=1)[clear] == own[rated][clear]
-        rows.append({"n_items": int(rated.sum()),
-                     "agreement_with_others": float(agree.mean()) if agree.size else np.nan})
-    annotators = pd.DataFrame(rows, index=pd.Index(raters, name=annotator))
+    annotators = _agreement_with_others(codes, counts, raters, annotator)
     return AgreementReport(summary=summary, pairwise_kappa=kappa, items=items,
                            annotators=annotators)

@@ -15,7 +15,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import check_labels, check_same_length
+from utils._validation import (
+    as_1d,
+    check_int,
+    check_labels,
+    check_same_index,
+    check_same_length,
+    check_unique_columns,
+)
 
 __all__ = [
     "lf_summary",
@@ -31,6 +38,7 @@ def _as_label_matrix(
         names = list(L.lf_names)
         L = L.L
     elif isinstance(L, pd.DataFrame):
+        check_unique_columns(L, name)
         names = [str(c) for c in L.columns]
         L = L.to_numpy()
     arr = np.asarray(L)
@@ -52,9 +60,7 @@ def _as_label_matrix(
     if lo < -1:
         raise ValueError(f"{name} contains the label {lo}; labels are -1 (abstain) or 0 and up")
     if cardinality is not None:
-        if isinstance(cardinality, bool) or not isinstance(cardinality, int | np.integer) \
-                or cardinality < 1:
-            raise ValueError(f"cardinality must be a positive int, got {cardinality!r}")
+        check_int("cardinality", cardinality, min=1)
         if hi >= cardinality:
             raise ValueError(f"{name} contains the label {hi}, but cardinality={cardinality} "
                              f"allows only -1 .. {cardinality - 1}")
@@ -64,7 +70,9 @@ def _as_label_matrix(
 def _lf_names(lf_names: Sequence[str] | None, found: list[str] | None, m: int) -> list[str]:
     if lf_names is None:
         return found if found is not None else [f"lf_{j}" for j in range(m)]
-    names = [str(x) for x in lf_names]
+    if isinstance(lf_names, str):
+        raise TypeError(f"lf_names must be a list of names, got the string {lf_names!r}")
+    names = [str(x) for x in as_1d(lf_names, "lf_names")]
     if len(names) != m:
         raise ValueError(f"lf_names has {len(names)} names but L has {m} columns")
     if len(set(names)) != m:
@@ -110,6 +118,20 @@ def _label_conflict(L: Any) -> float:
     return float(np.mean(_conflicted_rows(arr, arr != -1)))
 
 
+def _gold_labels(Y: Any, arr: np.ndarray, cardinality: int | None
+                 ) -> tuple[npt.NDArray[np.int64] | None, int]:
+    """The gold labels (or None) and the number of classes, inferred when not given."""
+    k = cardinality if cardinality is not None else max(int(arr.max()) + 1, 2)
+    if Y is None:
+        return None, k
+    check_same_length(L=arr, Y=Y)
+    if cardinality is None:
+        y_raw = np.asarray(Y.to_numpy() if isinstance(Y, pd.Series) else Y)
+        if y_raw.dtype.kind in "iuf" and y_raw.size and np.isfinite(y_raw).all():
+            k = max(k, int(y_raw.max()) + 1)
+    return check_labels(Y, "Y", k), k
+
+
 def lf_summary(
     L: Any,
     *,
@@ -137,22 +159,16 @@ def lf_summary(
 
     Args:
         L: label matrix ``(n, m)`` with -1 for abstain, a DataFrame, or an ``ApplyResult``.
-        Y: optional gold labels, one per row, in ``[0, cardinality)``.
+        Y: optional gold labels, one per row, in ``[0, cardinality)``. Paired with the rows of
+            ``L`` by position: a Series ``Y`` with a DataFrame ``L`` must share its index.
         lf_names: names for the rows of the table (default: from ``L`` or ``lf_0 ...``).
         cardinality: number of classes (default: inferred from ``L`` and ``Y``).
     """
+    check_same_index(L=L, Y=Y)
     arr, found = _as_label_matrix(L, cardinality)
     n, m = arr.shape
     names = _lf_names(lf_names, found, m)
-    k = cardinality if cardinality is not None else max(int(arr.max()) + 1, 2)
-    y = None
-    if Y is not None:
-        check_same_length(L=arr, Y=Y)
-        if cardinality is None:
-            y_raw = np.asarray(Y.to_numpy() if isinstance(Y, pd.Series) else Y)
-            if y_raw.dtype.kind in "iuf" and y_raw.size and np.isfinite(y_raw).all():
-                k = max(k, int(y_raw.max()) + 1)
-        y = check_labels(Y, "Y", k)
+    y, k = _gold_labels(Y, arr, cardinality)
 
     # Work column by column: each column is contiguous, and NumPy reduces long 1-D arrays far
     # faster than it reduces the short rows of an (n, m) matrix.

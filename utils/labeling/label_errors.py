@@ -28,7 +28,14 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from utils._validation import check_labels, check_probabilities, check_same_length
+from utils._validation import (
+    check_choice,
+    check_int,
+    check_labels,
+    check_probabilities,
+    check_same_index,
+    check_same_length,
+)
 
 __all__ = [
     "LabelIssues",
@@ -72,6 +79,7 @@ class LabelIssues:
 
 def _check_inputs(labels: Any, pred_probs: Any) -> tuple[npt.NDArray[np.int64],
                                                          npt.NDArray[np.float64]]:
+    check_same_index(labels=labels, pred_probs=pred_probs)
     p = check_probabilities(pred_probs, "pred_probs")
     y = check_labels(labels, "labels", p.shape[1])
     check_same_length(labels=y, pred_probs=p)
@@ -119,8 +127,7 @@ def _confident_joint(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
 
 def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
              ) -> npt.NDArray[np.float64]:
-    if method not in get_args(RankBy):
-        raise ValueError(f"method must be one of {get_args(RankBy)}, got {method!r}")
+    check_choice("method", method, get_args(RankBy))
     rows = np.arange(len(y))
     self_conf = p[rows, y]
     if method == "self_confidence":
@@ -196,6 +203,9 @@ def find_label_issues(labels: Any, pred_probs: Any, *,
             (``(p_given - max_other + 1) / 2``), as in cleanlab.
         min_examples_per_class: a class is never pruned below this many examples.
 
+    ``labels`` and ``pred_probs`` are paired by position; a Series and a DataFrame with
+    different indexes are refused.
+
     Returns:
         A :class:`LabelIssues` with the mask, the ranked indices, the quality of every example,
         the confident joint and the thresholds.
@@ -205,14 +215,9 @@ def find_label_issues(labels: Any, pred_probs: Any, *,
             or with rows not summing to 1; labels not integers in ``[0, k)``; lengths differ;
             an unknown ``filter_by`` or ``rank_by``.
     """
-    if filter_by not in get_args(FilterBy):
-        raise ValueError(f"filter_by must be one of {get_args(FilterBy)}, got {filter_by!r}")
-    if rank_by not in get_args(RankBy):
-        raise ValueError(f"rank_by must be one of {get_args(RankBy)}, got {rank_by!r}")
-    if (not isinstance(min_examples_per_class, (int, np.integer))
-            or isinstance(min_examples_per_class, bool) or min_examples_per_class < 0):
-        raise ValueError(
-            f"min_examples_per_class must be a non-negative int, got {min_examples_per_class!r}")
+    check_choice("filter_by", filter_by, get_args(FilterBy))
+    check_choice("rank_by", rank_by, get_args(RankBy))
+    check_int("min_examples_per_class", min_examples_per_class, min=0)
     y, p = _check_inputs(labels, pred_probs)
     t = _thresholds(y, p)
     cj, off_diagonal = _confident_joint(y, p, t)

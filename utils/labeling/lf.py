@@ -30,6 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from utils._validation import check_bool, check_choice, check_int, check_unique_columns
+
 __all__ = [
     "ABSTAIN",
     "ApplyResult",
@@ -83,6 +85,7 @@ class LabelingFunction:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         if not callable(self.f):
             raise TypeError(f"f must be callable, got {type(self.f).__name__}")
+        check_bool("vectorized", self.vectorized)
 
     def __call__(self, x: Any) -> Any:
         """Apply the rule to one row (or to a DataFrame when ``vectorized``)."""
@@ -126,8 +129,7 @@ def labeling_function(
         vectorized: ``True`` when the function takes the whole DataFrame and returns one label
             per row.
     """
-    if not isinstance(vectorized, bool):
-        raise TypeError(f"vectorized must be a bool, got {vectorized!r}")
+    check_bool("vectorized", vectorized)
     if callable(func_or_name):
         return LabelingFunction(name or func_or_name.__name__, func_or_name, vectorized)
     if func_or_name is not None and not isinstance(func_or_name, str):
@@ -272,42 +274,8 @@ def _run_rowwise(
     return out, faults
 
 
-def apply_lfs(
-    df: pd.DataFrame,
-    lfs: Sequence[LabelingFunction | Callable[[Any], Any]],
-    *,
-    cardinality: int | None = None,
-    on_error: Literal["raise", "abstain"] = "raise",
-) -> ApplyResult:
-    """Apply labeling functions to every row of ``df`` and collect the label matrix.
-
-    Introduced in labs/w3_data_labeling.ipynb.
-
-    Args:
-        df: the examples, one per row.
-        lfs: the labeling functions (a plain function is taken as a row-wise LF named after
-            itself). Names must be unique.
-        cardinality: number of classes; labels must then lie in ``[-1, cardinality-1]``. When
-            ``None``, any integer ``>= -1`` is accepted.
-        on_error: ``"raise"`` re-raises an exception inside an LF as :class:`LFError` naming
-            the LF and the row; ``"abstain"`` records the row as an abstain and counts it in
-            ``faults`` (a vectorised LF that raises abstains on every row). Invalid outputs
-            (``None``, strings, out-of-range labels) always raise.
-
-    Returns:
-        An :class:`ApplyResult` with ``L`` of shape ``(len(df), len(lfs))``.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    if len(df) == 0:
-        raise ValueError("df is empty: there are no rows to label")
-    if on_error not in ("raise", "abstain"):
-        raise ValueError(f"on_error must be 'raise' or 'abstain', got {on_error!r}")
-    if cardinality is not None and (
-        not isinstance(cardinality, int | np.integer) or isinstance(cardinality, bool)
-        or cardinality < 1
-    ):
-        raise ValueError(f"cardinality must be a positive int, got {cardinality!r}")
+def _wrap_lfs(lfs: Any) -> list[LabelingFunction]:
+    """The labeling functions as :class:`LabelingFunction` objects with unique names."""
     if isinstance(lfs, LabelingFunction) or callable(lfs):
         raise TypeError("lfs must be a list of labeling functions, got a single function")
     wrapped: list[LabelingFunction] = []
@@ -324,7 +292,44 @@ def apply_lfs(
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"labeling function names must be unique; repeated: {dupes}")
+    return wrapped
 
+
+def apply_lfs(
+    df: pd.DataFrame,
+    lfs: Sequence[LabelingFunction | Callable[[Any], Any]],
+    *,
+    cardinality: int | None = None,
+    on_error: Literal["raise", "abstain"] = "raise",
+) -> ApplyResult:
+    """Apply labeling functions to every row of ``df`` and collect the label matrix.
+
+    Introduced in labs/w3_data_labeling.ipynb.
+
+    Args:
+        df: the examples, one per row, with unique column names.
+        lfs: the labeling functions (a plain function is taken as a row-wise LF named after
+            itself). Names must be unique.
+        cardinality: number of classes; labels must then lie in ``[-1, cardinality-1]``. When
+            ``None``, any integer ``>= -1`` is accepted.
+        on_error: ``"raise"`` re-raises an exception inside an LF as :class:`LFError` naming
+            the LF and the row; ``"abstain"`` records the row as an abstain and counts it in
+            ``faults`` (a vectorised LF that raises abstains on every row). Invalid outputs
+            (``None``, strings, out-of-range labels) always raise.
+
+    Returns:
+        An :class:`ApplyResult` with ``L`` of shape ``(len(df), len(lfs))``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if len(df) == 0:
+        raise ValueError("df is empty: there are no rows to label")
+    check_unique_columns(df, "df")
+    check_choice("on_error", on_error, ("raise", "abstain"))
+    if cardinality is not None:
+        check_int("cardinality", cardinality, min=1)
+    wrapped = _wrap_lfs(lfs)
+    names = [lf.name for lf in wrapped]
     rows: list[Any] | None = None
     n = len(df)
     L = np.empty((n, len(wrapped)), dtype=np.int64)
@@ -344,8 +349,7 @@ def apply_lfs(
         else:
             if rows is None:
                 row_cls = _row_class(list(df.columns))
-                columns = [df[c].tolist() for c in df.columns] if df.columns.is_unique else [
-                    df.iloc[:, k].tolist() for k in range(df.shape[1])]
+                columns = [df[c].tolist() for c in df.columns]
                 rows = list(map(row_cls._make, zip(*columns, strict=True)))  # type: ignore[attr-defined]
             values, n_faults = _run_rowwise(lf, rows, df, on_error)
             kinds = set(map(type, values))

@@ -29,6 +29,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from utils._validation import check_frame, check_int
 from utils.data import load_youtube_spam
 from utils.error_analysis.splits import stratified_split
 from utils.lineage import LineageLog
@@ -77,6 +78,7 @@ def split_by_video(comments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     Introduced in project/02_data.ipynb. Raises if a video is in neither group, so a new file
     in the collection cannot slip silently into one of them.
     """
+    check_frame(comments, "comments")
     if "VIDEO" not in comments.columns:
         raise ValueError("comments has no VIDEO column; load it with utils.data.load_youtube_spam")
     known = set(DEVELOPMENT_VIDEOS) | set(PRODUCTION_VIDEOS)
@@ -94,6 +96,7 @@ def deduplicate(comments: pd.DataFrame) -> pd.DataFrame:
     :func:`utils.pipeline.normalise_comments`, so two spam messages that differ only in their
     link or in upper case count as copies: the model would see them as the same input anyway.
     """
+    check_frame(comments, "comments")
     if "CONTENT" not in comments.columns:
         raise ValueError("comments has no CONTENT column")
     normalised = pd.Series(normalise_comments(comments["CONTENT"]), index=comments.index)
@@ -107,6 +110,7 @@ def development_splits(development: pd.DataFrame, *, seed: int = SPLIT_SEED
     Introduced in project/02_data.ipynb. Stratifying by video (not by label) uses only what is
     known before anything is labelled, and gives every video the same share in each split.
     """
+    check_frame(development, "development", columns=("VIDEO",))
     train, dev, test = stratified_split(development, label="VIDEO", sizes=SPLIT_SIZES, seed=seed)
     return train, dev, test
 
@@ -144,6 +148,7 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
     it; the human label decides only the comments the passes disagree on. Raises if a comment
     has no annotation: the file and the split must describe the same comments.
     """
+    check_frame(comments, "comments", columns=("COMMENT_ID", "CLASS"))
     wide = load_annotations().pivot(index="COMMENT_ID", columns="annotator", values="label")
     ids = comments["COMMENT_ID"]
     if ids.duplicated().any():
@@ -178,13 +183,18 @@ def human_level(gold: pd.DataFrame, tags: pd.DataFrame | None = None) -> pd.Data
     of the group's comments on which A and B agree: the consistency of two model passes, not of
     people), ``support`` (the comments ``human`` is computed on) and ``comments``.
     """
+    check_frame(gold, "gold")
     missing = [c for c in ANNOTATORS if c not in gold.columns]
     if missing:
         raise ValueError(f"gold lacks the labeller column(s) {missing}; build it with gold_labels")
     groups: dict[str, np.ndarray] = {"all": np.ones(len(gold), dtype=bool)}
     if tags is not None:
+        check_frame(tags, "tags")
         if not tags.index.equals(gold.index):
             raise ValueError("tags must have the same index as gold")
+        not_bool = [c for c in tags.columns if not pd.api.types.is_bool_dtype(tags[c])]
+        if not_bool:
+            raise ValueError(f"tags must hold boolean columns; {not_bool} are not boolean")
         groups |= {str(c): tags[c].to_numpy(dtype=bool) for c in tags.columns}
     a, b, human = (gold[c].to_numpy() for c in ANNOTATORS)
     agree = a == b
@@ -205,8 +215,10 @@ def production_days(production: pd.DataFrame, *, size: int = DAY_SIZE) -> pd.Ser
     Introduced in project/05_deployment.ipynb. ``production`` must be in arrival order (as
     :func:`project_data` returns it). Returns a Series named ``day``, indexed like it.
     """
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
+    check_int("size", size, min=1)
+    if not isinstance(production, pd.DataFrame | pd.Series):
+        raise TypeError(f"production must be a DataFrame of comments, got "
+                        f"{type(production).__name__}")
     return pd.Series(np.arange(len(production)) // size + 1, index=production.index, name="day")
 
 

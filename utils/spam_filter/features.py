@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utils._validation import as_1d
+from utils._validation import as_1d, check_frame, check_probability
 from utils.pipeline import normalise_comments
 
 __all__ = [
@@ -63,6 +63,7 @@ def is_english(text: str, *, min_share: float = 0.2) -> bool:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
+    check_probability("min_share", min_share)
     if _non_latin_letters(text):
         return False
     words = [w.lower() for w in _WORD.findall(text)]
@@ -83,7 +84,7 @@ def comment_features(texts: Any) -> pd.DataFrame:
     index = texts.index if isinstance(texts, pd.Series) else None
     if isinstance(texts, (list, tuple)):  # np.asarray would turn [ "a", nan ] into strings
         texts = np.array(texts, dtype=object)
-    arr = as_1d(texts, "texts")
+    arr = as_1d(texts, "texts", allow_missing=True)
     bad = [i for i, t in enumerate(arr) if not isinstance(t, str)]
     if bad:
         raise TypeError(f"texts must all be strings; texts[{bad[0]}] is {type(arr[bad[0]]).__name__}")
@@ -109,9 +110,7 @@ def comment_tags(comments: pd.DataFrame) -> pd.DataFrame:
     ``long (> 150 chars)``, ``contains a link``, ``no link`` and ``not English``. Pass the
     result to :func:`utils.error_analysis.slices.metrics_by_slice` as ``slices``.
     """
-    for col in ("CONTENT", "VIDEO"):
-        if col not in comments.columns:
-            raise ValueError(f"comments has no {col} column")
+    check_frame(comments, "comments", columns=("CONTENT", "VIDEO"))
     f = comment_features(comments["CONTENT"])
     tags = {f"video: {v.split('-', 1)[-1]}": comments["VIDEO"].eq(v)
             for v in sorted(comments["VIDEO"].unique())}

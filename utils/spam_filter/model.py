@@ -19,7 +19,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from utils._validation import as_1d, check_same_length
+from utils._validation import (
+    as_1d,
+    as_finite_float,
+    as_label_pair,
+    check_choice,
+    check_probabilities,
+    check_probability,
+    check_same_index,
+    check_same_length,
+)
 from utils.error_analysis.skewed import binary_report
 from utils.pipeline import normalise_comments
 from utils.tracking import ExperimentTracker, fingerprint_data, source_hash
@@ -74,8 +83,10 @@ def decision_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
 
     Introduced in project/03_baseline_and_model.ipynb. Spam (1) is the positive class; the
     false-positive rate (``fpr``) is the share of legitimate comments flagged, the number the
-    scoping document caps. Undefined values (no predicted spam, say) are NaN.
+    scoping document caps. Undefined values (no predicted spam, say) are NaN. ``y_true`` and
+    ``y_pred`` are paired by position (two Series must share their index).
     """
+    y_true, y_pred = as_label_pair(y_true, y_pred)
     report = binary_report(y_true, y_pred, threshold=None)
     (tn, fp), _ = report.confusion
     return {"accuracy": report.accuracy, "precision": report.precision, "recall": report.recall,
@@ -91,16 +102,17 @@ def band_metrics(y_true: Any, proba: Any, threshold: float) -> dict[str, float]:
     ``threshold`` goes to a moderator, as the server's ``min_confidence`` withholds it. Returns
     :func:`decision_metrics` of the decisions the filter takes on its own (the most probable
     label of every other comment), plus ``review_share``, the share sent to moderators.
-    ``threshold=0`` scores every comment, a filter without a band.
+    ``threshold=0`` scores every comment, a filter without a band. ``y_true`` and ``proba``
+    are paired by position (a Series and a DataFrame must share their index).
     """
+    check_same_index(y_true=y_true, proba=proba)
     y = as_1d(y_true, "y_true")
-    p = np.asarray(proba, dtype=np.float64)
+    p = as_finite_float(proba, "proba")
     if p.ndim != 2 or p.shape[1] != len(CLASS_NAMES):
         raise ValueError(f"proba must have shape (n, {len(CLASS_NAMES)}), got {p.shape}")
+    p = check_probabilities(p, "proba")
     check_same_length(y_true=y, proba=p)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    check_probability("threshold", threshold)
     automated = p.max(axis=1) >= threshold
     if not automated.any():
         raise ValueError(f"threshold={threshold!r} sends every comment to review; nothing to score")
@@ -111,8 +123,10 @@ def band_metrics(y_true: Any, proba: Any, threshold: float) -> dict[str, float]:
 def evaluate(model: Any, texts: Any, labels: Any) -> dict[str, float]:
     """:func:`decision_metrics` of ``model``'s predictions on labelled comments.
 
-    Introduced in project/03_baseline_and_model.ipynb.
+    Introduced in project/03_baseline_and_model.ipynb. ``texts`` and ``labels`` are paired by
+    position (two Series must share their index).
     """
+    check_same_index(texts=texts, labels=labels)
     y = as_1d(labels, "labels")
     x = as_1d(texts, "texts")
     check_same_length(texts=x, labels=y)
@@ -144,14 +158,17 @@ def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *
     the result is the same on every run. With a ``tracker`` every candidate is logged as a run
     (named ``run_prefix`` plus its settings) with the training data's fingerprint and the
     source hash of :func:`make_model`, so two runs that differ in data or code can be told apart.
-    ``extra_params`` are logged with every run (for example which labels were used).
+    ``extra_params`` are logged with every run (for example which labels were used). Texts
+    and labels are paired by position: two Series with different indexes are refused.
     """
     grid = list(grid)
     if not grid:
         raise ValueError("grid is empty")
-    higher_is_better = ("accuracy", "precision", "recall", "f1")
-    if metric not in higher_is_better:
-        raise ValueError(f"metric must be one of {higher_is_better}, got {metric!r}")
+    if not all(isinstance(g, Mapping) for g in grid):
+        raise TypeError("grid must be a list of settings (mappings of argument to value)")
+    check_choice("metric", metric, ("accuracy", "precision", "recall", "f1"))
+    check_same_index(train_texts=train_texts, train_labels=train_labels)
+    check_same_index(dev_texts=dev_texts, dev_labels=dev_labels)
     x_train, y_train = as_1d(train_texts, "train_texts"), as_1d(train_labels, "train_labels")
     check_same_length(train_texts=x_train, train_labels=y_train)
     if len(np.unique(y_train)) < 2:
@@ -184,10 +201,9 @@ def review_threshold(model: Any, texts: Any, share: float) -> float:
     ``min_confidence=threshold``, the server withholds exactly those. Choose it on dev, with
     ``share`` the moderators' capacity, never on the test set.
     """
-    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share < 1:
-        raise ValueError(f"share must be a number in (0, 1), got {share!r}")
+    check_probability("share", share, open_low=True, open_high=True)
     x = as_1d(texts, "texts")
-    confidence = np.asarray(model.predict_proba(x), dtype=np.float64).max(axis=1)
+    confidence = check_probabilities(model.predict_proba(x), "the model's probabilities").max(axis=1)
     return float(np.quantile(confidence, share))
 
 
@@ -199,6 +215,8 @@ def filter_app(predictor: Any, version: str, **options: Any) -> Any:
     returns; ``options`` go to :func:`utils.deployment.serving.create_app` (for example
     ``batch_wait_ms``). FastAPI is imported only when this is called.
     """
+    if not isinstance(version, str) or not version:
+        raise TypeError(f"version must be a non-empty str, got {version!r}")
     from utils.deployment.serving import create_app
 
     return create_app(predictor, input_type="text", model_name="spam-filter", model_version=version,

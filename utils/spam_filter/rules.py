@@ -11,9 +11,12 @@ The rules were written by reading training comments only; none was tuned on dev 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
+from utils._validation import check_frame
 from utils.labeling.lf import ABSTAIN, LabelingFunction, labeling_function
 from utils.pipeline import normalise_comments
 
@@ -47,8 +50,14 @@ def keyword_rule(name: str, pattern: str, label: int) -> LabelingFunction:
     Used by :func:`labeling_functions`, once for every rule of :data:`RULES`
     (project/02_data.ipynb).
     """
-    if label not in (SPAM, NOT_SPAM):
+    if isinstance(label, bool) or label not in (SPAM, NOT_SPAM):
         raise ValueError(f"label must be SPAM (1) or NOT_SPAM (0), got {label!r}")
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern must be a regular expression (a str), got {pattern!r}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
 
     @labeling_function(name, vectorized=True)
     def rule(frame: pd.DataFrame) -> np.ndarray:
@@ -81,6 +90,8 @@ def weak_labels(comments: pd.DataFrame, lfs: list[LabelingFunction] | None = Non
     from utils.labeling.aggregate import majority_vote
     from utils.labeling.lf import apply_lfs
 
+    check_frame(comments, "comments", columns=("CONTENT",))
+
     applied = apply_lfs(comments, lfs if lfs is not None else labeling_functions(), cardinality=2)
     votes = majority_vote(applied.L, cardinality=2)
     return pd.Series(votes, index=comments.index, name="weak_label").astype(np.int64)
@@ -92,5 +103,6 @@ def two_keywords(comments: pd.DataFrame) -> pd.Series:
     Introduced in project/01_scoping.ipynb (feasibility) and used as a baseline in
     project/03_baseline_and_model.ipynb. Returns a Series of 0 and 1 indexed like ``comments``.
     """
+    check_frame(comments, "comments", columns=("CONTENT",))
     text = pd.Series(normalise_comments(comments["CONTENT"]), index=comments.index)
     return text.str.contains(r"urltoken|\bcheck out\b", regex=True).astype(np.int64).rename("two_keywords")

@@ -14,7 +14,7 @@ Both are tuned on the gold labels of the dev split with :func:`utils.spam_filter
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,12 @@ Version = Literal["v1", "v2"]
 VERSIONS: tuple[Version, ...] = ("v1", "v2")
 
 
+def _check_data(data: Any) -> None:
+    if not isinstance(data, ProjectData):
+        raise TypeError(f"data must be the ProjectData of utils.spam_filter.data.project_data(), "
+                        f"got {type(data).__name__}")
+
+
 def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
     """The training comments of ``version`` with their labels and where each label came from.
 
@@ -40,6 +46,7 @@ def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
     ``label_source`` (``"rules"`` or ``"annotation"``, the gold label of
     :func:`utils.spam_filter.data.gold_labels`).
     """
+    _check_data(data)
     if version not in VERSIONS:
         raise ValueError(f"version must be one of {VERSIONS}, got {version!r}")
     weak = weak_labels(data.train)
@@ -60,6 +67,9 @@ def train(data: ProjectData, version: Version, *, tracker: ExperimentTracker | N
     Introduced in project/03_baseline_and_model.ipynb; every later page builds its models with
     this call. With a ``tracker`` each candidate is logged as a run named after the version.
     """
+    if tracker is not None and not isinstance(tracker, ExperimentTracker):
+        raise TypeError(f"tracker must be an ExperimentTracker or None, got "
+                        f"{type(tracker).__name__}")
     frame = training_set(data, version)
     dev_gold = gold_labels(data.dev)["gold"]
     return tune(frame["CONTENT"], frame["label"], data.dev["CONTENT"], dev_gold,
@@ -74,6 +84,9 @@ def record_training_sets(data: ProjectData, log: LineageLog | None = None) -> di
     models, so that a model's ancestry reaches back through its training set to the raw data.
     ``log`` defaults to ``data.lineage``.
     """
+    _check_data(data)
+    if log is not None and not isinstance(log, LineageLog):
+        raise TypeError(f"log must be a LineageLog or None, got {type(log).__name__}")
     log = data.lineage if log is None else log
     ids = {"v1": log.record("training set v1: rule labels where the rules vote",
                             inputs=[data.train], output=training_set(data, "v1"),

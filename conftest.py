@@ -24,6 +24,7 @@ _IPYTHON_DIR = ROOT / "tests" / "ipython"
 os.environ["IPYTHONDIR"] = str(_IPYTHON_DIR)  # inherited by the kernels nbval starts
 os.environ.setdefault("MLPROD_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["MLPROD_PROGRESS"] = "off"  # nbval does not replay clear_output (see utils/progress.py)
 _shared = ROOT.parent / "shared" / "data"
 if "MLPROD_DATA_DIR" not in os.environ and _shared.is_dir():
     os.environ["MLPROD_DATA_DIR"] = str(_shared)

@@ -10,6 +10,8 @@ from utils.progress import progress
 
 
 def _run(*sources: str) -> nbformat.NotebookNode:
+    """Run the cells in a kernel with the bars on (the test suite turns them off elsewhere)."""
+    sources = ("import os\nos.environ['MLPROD_PROGRESS'] = 'on'\n" + sources[0], *sources[1:])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     return nb

@@ -133,9 +133,10 @@ def test_metadata(client: TestClient) -> None:
 
 
 def test_docs_and_openapi(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/metadata", "/metrics", "/predict", "/predict/image"} <= set(paths)
+    assert {"/health", "/ready", "/metadata", "/metrics", "/predict", "/predict/image"} == set(paths)
 
 
 def test_predict_one_and_batch_match_the_model(client, sk_model, digits) -> None:
@@ -282,7 +283,7 @@ def test_oversized_chunked_body_is_cut_off(client) -> None:
         yield b"[0]]}"
 
     r = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
-    assert r.status_code == 413
+    assert r.status_code == 413 and r.headers["connection"] == "close"
     assert "exceeds 20000 bytes" in r.json()["detail"][0]["msg"]
 
 

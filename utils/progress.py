@@ -10,10 +10,13 @@ shows nothing.
 
 The bar clears the output of its cell, so it must run before the cell prints or displays
 anything: put the loop or the training first and the results after it, or in the next cell.
+With the environment variable ``MLPROD_PROGRESS=off`` it shows nothing at all: the test suite
+sets it, because nbval does not replay the clearing and would see the bar as an extra output.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
@@ -37,7 +40,8 @@ class _Line:
             self._handle = None
             return
         shell = get_ipython()
-        self._handle = display({"text/plain": ""}, raw=True, display_id=True) if shell else None
+        wanted = shell is not None and os.environ.get("MLPROD_PROGRESS", "on") != "off"
+        self._handle = display({"text/plain": ""}, raw=True, display_id=True) if wanted else None
         self._display = display
         self._last = 0.0
 

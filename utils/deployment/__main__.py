@@ -3,70 +3,216 @@
 Introduced in labs/w1_deploy_a_model.ipynb, which starts the same server from a notebook.
 ``--input-type text`` serves a text pipeline, such as the final project's spam filter (the
 project's pages serve it from a notebook instead).
+
+A bad option is reported on one line that names the option and what it accepts, with exit
+status 2, before anything starts: the address is bound before the model is loaded, so an
+unknown ``--host`` or a busy ``--port`` fails at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
+import re
 import sys
+from typing import Any, NoReturn
+
+#: uvicorn's log levels, the values ``--log-level`` accepts.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+#: create_app's parameters and the options that set them, to name the option in an error.
+_OPTIONS = {"class_names": "--class-names", "input_shape": "--input-shape",
+            "model_version": "--model-version", "model_name": "--model-name",
+            "max_batch_rows": "--max-batch-rows", "max_body_bytes": "--max-body-bytes",
+            "max_text_chars": "--max-text-chars", "input_type": "--input-type"}
+
+
+#: What to do when the address cannot be bound, by the option at fault.
+_BIND_HINTS = {
+    "host": "give a name or address of this machine, such as 127.0.0.1 or ::1 (this machine "
+            "only) or 0.0.0.0 (every network interface)",
+    "port": "choose a free port in 1..65535 (ports below 1024 need administrator rights)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: the option, the problem, the way out."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _timeout(text: str) -> float | None:
+    """Seconds, or None for ``0`` and ``none`` (no time-out)."""
+    if text.strip().lower() in ("none", "0", "0.0"):
+        return None
+    try:
+        return _seconds(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, or 0 or none for no time-out, got {text!r}"
+        ) from None
+
+
+def _shape(text: str) -> list[int]:
+    if not re.fullmatch(r"\s*\d+\s*(,\s*\d+\s*)*", text) or any(
+            int(d) < 1 for d in text.split(",")):
+        raise argparse.ArgumentTypeError(
+            f"expected positive whole numbers separated by commas, such as 28,28 or 28,28,1; "
+            f"got {text!r}")
+    return [int(d) for d in text.split(",")]
+
+
+def _names(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",")]
+    if len(names) < 2 or not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected two or more non-empty names separated by commas, such as 'cat,dog'; "
+            f"got {text!r}")
+    return names
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m utils.deployment",
-                                     description="Serve a saved classifier over HTTP.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve a .keras, .joblib or .pkl model with uvicorn")
-    serve.add_argument("model_path", help="the saved model (.keras, .joblib or .pkl)")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    serve.add_argument("--model-name", default=None, help="name shown by /metadata")
-    serve.add_argument("--model-version", default="1", help="version in X-Model-Version")
-    serve.add_argument("--class-names", default=None,
-                       help="comma-separated class names, one per model output")
-    serve.add_argument("--input-type", choices=("numbers", "text"), default="numbers",
-                       help="what one example is: nested numbers (default) or one string")
-    serve.add_argument("--input-shape", default=None,
-                       help="shape of one example, e.g. 28,28 (read from the model if omitted)")
-    serve.add_argument("--max-batch-rows", type=int, default=256)
-    serve.add_argument("--max-body-bytes", type=int, default=2_000_000)
-    serve.add_argument("--max-text-chars", type=int, default=5_000,
-                       help="longest text one example may be, in characters (text only)")
-    serve.add_argument("--no-micro-batching", action="store_true",
-                       help="call the model once per request instead of merging requests")
-    serve.add_argument("--log-level", default="info")
+    from utils.deployment.connections import ConnectionLimits
+    from utils.deployment.inference import DEFAULT_INFERENCE_TIMEOUT
+
+    limits = ConnectionLimits()
+    parser = _Parser(prog="python -m utils.deployment",
+                     description="Serve a saved classifier over HTTP.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = sub.add_parser("serve", help="serve a .keras, .joblib or .pkl model with uvicorn",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = serve.add_argument
+    add("model_path", help="the saved model (.keras, .joblib or .pkl)")
+    add("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
+    add("--port", type=_port, default=8000, help="TCP port, 1..65535")
+    add("--model-name", default=None, help="name shown by /metadata (the file's name if omitted)")
+    add("--model-version", default="1", help="version in X-Model-Version")
+    add("--class-names", type=_names, default=None,
+        help="comma-separated class names, one per model output")
+    add("--input-type", choices=("numbers", "text"), default="numbers",
+        help="what one example is: nested numbers or one string")
+    add("--input-shape", type=_shape, default=None,
+        help="shape of one example, e.g. 28,28 (read from the model if omitted)")
+    add("--max-batch-rows", type=_positive_int, default=256, help="most examples per request")
+    add("--max-body-bytes", type=_positive_int, default=2_000_000, help="largest request body")
+    add("--max-text-chars", type=_positive_int, default=5_000,
+        help="longest text one example may be, in characters (text only)")
+    add("--no-micro-batching", action="store_true",
+        help="call the model once per request instead of merging requests")
+    add("--inference-timeout", type=_timeout, default=DEFAULT_INFERENCE_TIMEOUT, metavar="SECONDS",
+        help="longest wait for the model before a 504 (0 or none: no time-out)")
+    add("--header-timeout", type=_seconds, default=limits.header_timeout, metavar="SECONDS",
+        help="time a client has to send a request's head before it is dropped")
+    add("--timeout-keep-alive", type=_seconds, default=limits.keep_alive, metavar="SECONDS",
+        help="an idle connection is closed after this")
+    add("--limit-concurrency", type=_positive_int, default=limits.max_concurrency, metavar="N",
+        help="connections or requests at once beyond which new requests get 503")
+    add("--log-level", type=str.lower, choices=LOG_LEVELS, default="info", help="server log")
     return parser
+
+
+def _fail(option: str | None, message: str) -> int:
+    where = f"argument {option}: " if option else ""
+    print(f"python -m utils.deployment serve: error: {where}{message}", file=sys.stderr)
+    return 2
+
+
+def _option_in(message: str) -> str | None:
+    """The option whose create_app parameter an error message names first, if any."""
+    found = [(message.find(name), option) for name, option in _OPTIONS.items() if name in message]
+    return min(found)[1] if found else None
+
+
+class _OptionError(Exception):
+    """create_app refused a value; ``option`` is the command-line option that set it."""
+
+    def __init__(self, option: str | None, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def _build_app(args: argparse.Namespace) -> Any:
+    from utils.deployment.serving import create_app, load_model
+
+    predictor = load_model(args.model_path, input_type=args.input_type)
+    try:
+        return create_app(
+            predictor,
+            model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
+            model_version=args.model_version, input_type=args.input_type,
+            input_shape=args.input_shape, class_names=args.class_names,
+            max_batch_rows=args.max_batch_rows, max_body_bytes=args.max_body_bytes,
+            max_text_chars=args.max_text_chars, micro_batching=not args.no_micro_batching,
+            inference_timeout=args.inference_timeout,
+        )
+    except (ValueError, TypeError) as exc:
+        option = _option_in(str(exc))
+        raise _OptionError(option, str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if not 0 < args.port < 65536:
-        print(f"error: --port must be in 1..65535, got {args.port}", file=sys.stderr)
-        return 2
     for name, value in (("TF_CPP_MIN_LOG_LEVEL", "3"), ("TF_ENABLE_ONEDNN_OPTS", "0"),
                         ("KERAS_BACKEND", "tensorflow")):
         os.environ.setdefault(name, value)
+    from utils.deployment.connections import BindError, ConnectionLimits, bind_socket
+
+    limits = ConnectionLimits(header_timeout=args.header_timeout,
+                              keep_alive=args.timeout_keep_alive,
+                              max_concurrency=args.limit_concurrency)
+    if not os.path.isfile(args.model_path):
+        return _fail("model_path", f"path {args.model_path!r} is not a file")
+    try:  # before the slow part (loading the model), so that a bad address fails at once
+        sock = bind_socket(args.host, args.port)
+    except BindError as exc:
+        return _fail(f"--{exc.option}", f"{exc}; {_BIND_HINTS[exc.option]}")
+    try:
+        app = _build_app(args)
+    except _OptionError as exc:
+        sock.close()
+        return _fail(exc.option, str(exc))
+    except (OSError, ValueError, TypeError) as exc:  # the model file
+        sock.close()
+        return _fail("model_path", str(exc))
+    return _serve(app, sock, args, limits)
+
+
+def _serve(app: Any, sock: Any, args: argparse.Namespace, limits: Any) -> int:
     import uvicorn
 
-    from utils.deployment.serving import create_app, load_model
-
-    try:
-        predictor = load_model(args.model_path, input_type=args.input_type)
-        names = [s.strip() for s in args.class_names.split(",")] if args.class_names else None
-        shape = [int(s) for s in args.input_shape.split(",")] if args.input_shape else None
-        app = create_app(
-            predictor,
-            model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
-            model_version=args.model_version, input_type=args.input_type, input_shape=shape,
-            class_names=names, max_batch_rows=args.max_batch_rows,
-            max_body_bytes=args.max_body_bytes, max_text_chars=args.max_text_chars,
-            micro_batching=not args.no_micro_batching,
-        )
-    except (OSError, ValueError, TypeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     # Everything loaded so far (TensorFlow, the model) lives as long as the process: freezing it
     # keeps the garbage collector from walking those objects again, a source of long pauses.
     gc.collect()
@@ -74,7 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"note: binding {args.host} makes the server reachable from other machines",
               file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    print(f"serving {app.title} at {url} (docs: {url}/docs); Ctrl+C stops it", file=sys.stderr)
+    server = uvicorn.Server(limits.uvicorn_config(app, log_level=args.log_level))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
 
 

@@ -9,17 +9,21 @@ The pieces:
 - :func:`load_model` reads a saved model (``.keras`` through Keras' safe mode, ``.joblib`` or
   ``.pkl`` for scikit-learn) and returns a *predictor*: an object with
   ``predict_proba(X) -> (n, k)`` probabilities. :func:`as_predictor` wraps an in-memory model.
-- :func:`create_app` builds the FastAPI application: ``GET /health``, ``GET /metadata``,
-  ``GET /metrics``, ``POST /predict`` (JSON) and ``POST /predict/image`` (PNG/JPEG upload).
-  Every input is checked before the model sees it; every client mistake is answered with a 4xx
-  status and a JSON ``detail`` that names the field and the problem.
+- :func:`create_app` builds the FastAPI application: ``GET /health`` (liveness), ``GET /ready``
+  (readiness), ``GET /metadata``, ``GET /metrics``, ``POST /predict`` (JSON) and
+  ``POST /predict/image`` (PNG/JPEG upload), with its ``/docs`` served from packaged files
+  (module ``utils.deployment.docs_offline``). Every input is checked before the model sees it;
+  every client mistake is answered with a 4xx status and a JSON ``detail`` that names the
+  field and the problem. Each request waits for the model at most ``inference_timeout``
+  seconds (504 after it; 503 while the model is stuck: module ``utils.deployment.inference``).
 - Two kinds of input: ``input_type="numbers"`` (the default) takes examples of a fixed
   ``input_shape`` as nested numbers (images, feature vectors), checked by
   :func:`validate_inputs`; ``input_type="text"`` takes one string or a list of strings, checked
   by :func:`validate_texts`, and has no image route.
 - :func:`serve_in_background` runs an app on 127.0.0.1 and a free port in a thread, so that a
   notebook keeps working while the server answers; ``python -m utils.deployment serve`` runs the
-  same app from the command line.
+  same app from the command line. Both drop slow and idle clients
+  (module ``utils.deployment.connections``).
 
 Error responses all have the shape FastAPI uses for validation errors::
 
@@ -34,11 +38,11 @@ import io
 import logging
 import math
 import os
-import queue
 import socket
 import sys
 import threading
 import time
+import zipfile
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +58,15 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from utils._validation import as_finite_float
+from utils.deployment.connections import ConnectionLimits, bind_socket
+from utils.deployment.docs_offline import install_offline_docs
+from utils.deployment.inference import (
+    DEFAULT_INFERENCE_TIMEOUT,
+    ModelRunner,
+    ModelUnavailable,
+    _MicroBatcher,  # noqa: F401  (its old import path)
+    check_timeout,
+)
 
 __all__ = [
     "InputError",
@@ -265,6 +278,7 @@ def load_model(path: str | os.PathLike[str], *,
     A file written by :func:`utils.pipeline.save_pipeline` is replayed on its probe set first,
     and refused with :class:`utils.pipeline.ReplayMismatchError` if its outputs changed, so a
     server never starts with a pipeline that no longer computes what it was saved with.
+    A truncated or corrupt file is refused with a ValueError that names it.
 
     Introduced in labs/w1_deploy_a_model.ipynb; ``input_type`` in the final project
     (project/05_deployment.ipynb).
@@ -277,14 +291,9 @@ def load_model(path: str | os.PathLike[str], *,
     if suffix == ".keras":
         if text:
             raise _keras_text_error()
-        import keras
-
-        model = keras.saving.load_model(p, safe_mode=True, compile=False)
-        return KerasPredictor(model)
+        return KerasPredictor(_read_keras(p))
     if suffix in (".joblib", ".pkl"):
-        import joblib
-
-        obj = joblib.load(p)
+        obj = _read_joblib(p)
         from utils.pipeline import is_saved_pipeline, replay
 
         if is_saved_pipeline(obj):  # written by utils.pipeline.save_pipeline: check it first
@@ -293,6 +302,39 @@ def load_model(path: str | os.PathLike[str], *,
     if suffix in (".h5", ".hdf5"):
         raise ValueError(f"path {p.name!r}: legacy HDF5 files are not served; re-save as .keras")
     raise ValueError(f"path {p.name!r}: expected a .keras, .joblib or .pkl file")
+
+
+def _read_keras(p: Path) -> Any:
+    """The Keras model in ``p``; ValueError naming the file if it is damaged or refused."""
+    try:
+        with zipfile.ZipFile(p) as archive:  # a .keras file is a zip archive: check it whole
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"model file {str(p)!r} is truncated or corrupt: it is not a complete "
+                         f".keras archive ({exc})") from None
+    if damaged is not None:
+        raise ValueError(f"model file {str(p)!r} is corrupt: its member {damaged!r} fails "
+                         "its checksum") from None
+    import keras
+
+    try:
+        return keras.saving.load_model(p, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise ValueError(f"model file {str(p)!r} could not be loaded: {exc}") from exc
+
+
+def _read_joblib(p: Path) -> Any:
+    """The object pickled in ``p``; ValueError naming the file if it cannot be read."""
+    import joblib
+
+    try:
+        return joblib.load(p)
+    except ImportError as exc:  # ModuleNotFoundError too: written with other libraries
+        raise ValueError(f"model file {str(p)!r} needs a module that cannot be imported here "
+                         f"({exc}); was it saved with other library versions?") from exc
+    except Exception as exc:  # a cut-off pickle raises EOFError, UnpicklingError, KeyError...
+        raise ValueError(f"model file {str(p)!r} is truncated or corrupt: it could not be "
+                         f"unpickled ({type(exc).__name__}: {exc})") from None
 
 
 def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
@@ -374,6 +416,16 @@ class Metadata(BaseModel):
     max_text_chars: int | None
     value_range: list[float] | None
     micro_batching: bool
+    inference_timeout_s: float | None = Field(
+        description="Seconds a request waits for the model before a 504 (null: no time-out).")
+
+
+class Readiness(BaseModel):
+    """Answer of ``GET /ready`` when the model can answer requests."""
+
+    status: Literal["ready"]
+    model_name: str
+    model_version: str
 
 
 class ErrorItem(BaseModel):
@@ -694,104 +746,30 @@ class _LatencyWindow:
         }
 
 
-class _MicroBatcher:
-    """Collects concurrent requests into one model call on a worker thread.
-
-    Whatever is queued when the worker is free goes into the next call (up to ``max_rows``
-    rows), after waiting at most ``wait_ms`` for more. The event loop only awaits a future.
-    """
-
-    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], max_rows: int,
-                 wait_ms: float) -> None:
-        self._predict, self._max_rows, self._wait = predict, max_rows, wait_ms / 1000.0
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self.calls = 0
-
-    async def submit(self, x: np.ndarray) -> np.ndarray:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[np.ndarray] = loop.create_future()
-        self._ensure_running()
-        self._queue.put((x, loop, future))
-        return await future
-
-    def _ensure_running(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="micro-batcher", daemon=True)
-                self._thread.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            items, rows, stop = [item], len(item[0]), False
-            deadline = time.monotonic() + self._wait
-            while rows < self._max_rows:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    try:
-                        nxt = self._queue.get(timeout=remaining)
-                    except queue.Empty:
-                        break
-                if nxt is None:
-                    stop = True
-                    break
-                items.append(nxt)
-                rows += len(nxt[0])
-            self._run_batch(items)
-            if stop:
-                return
-
-    def _run_batch(self, items: list[Any]) -> None:
-        self.calls += 1
-        try:
-            x = items[0][0] if len(items) == 1 else np.concatenate([it[0] for it in items])
-            p = self._predict(x)
-        except Exception as exc:
-            for _, loop, fut in items:
-                loop.call_soon_threadsafe(_resolve, fut, None, exc)
-            return
-        start = 0
-        for xi, loop, fut in items:
-            part = p[start:start + len(xi)]
-            start += len(xi)
-            loop.call_soon_threadsafe(_resolve, fut, part, None)
-
-
-def _resolve(fut: asyncio.Future[Any], value: Any, exc: BaseException | None) -> None:
-    if fut.done():  # the client went away
-        return
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(value)
+#: Header of an error answer after which the server stops reading the request and closes.
+_CLOSE = {"Connection": "close"}
 
 
 class _Guard:
-    """ASGI middleware: body-size limit (413), content types (415), version header, latency."""
+    """ASGI middleware: body size (413) and pace (408), content type (415), version, latency.
 
-    def __init__(self, app: Any, *, max_body_bytes: int, content_types: dict[str, tuple[str, ...]],
-                 model_version: str, tracker: _LatencyWindow, timed_paths: frozenset[str]) -> None:
+    The body is counted as it arrives: past ``max_body_bytes`` the request is answered 413 at
+    once and the connection closed, without reading the rest, whether or not the client sent a
+    Content-Length. A body that stops arriving for ``body_timeout`` seconds is answered 408.
+    Every answer given before the body is read closes the connection, so the rest is not read.
+    """
+
+    def __init__(self, app: Any, *, max_body_bytes: int, body_timeout: float,
+                 content_types: dict[str, tuple[str, ...]], model_version: str,
+                 tracker: _LatencyWindow, timed_paths: frozenset[str]) -> None:
         self.app, self.max_body, self.content_types = app, max_body_bytes, content_types
+        self.body_timeout = body_timeout
         self.version = model_version.encode("latin-1", "replace")
         self.tracker, self.timed = tracker, timed_paths
 
     async def _reject(self, send: Any, status: int, loc: list[str], msg: str, kind: str) -> None:
-        response = JSONResponse({"detail": _detail(loc, msg, kind)}, status_code=status)
+        response = JSONResponse({"detail": _detail(loc, msg, kind)}, status_code=status,
+                                headers=_CLOSE)
         await response({"type": "http"}, _no_receive, send)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -813,7 +791,8 @@ class _Guard:
             if scope["path"] in self.timed:
                 self.tracker.observe((time.perf_counter() - start) * 1000.0, status[0])
 
-    async def _handle(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _check_headers(self, scope: Any, send: Any) -> bool:
+        """Answer a bad Content-Length (400), too large (413) or Content-Type (415); True if so."""
         headers = dict(scope.get("headers", ()))
         length = headers.get(b"content-length")
         if length is not None:
@@ -822,11 +801,11 @@ class _Guard:
             except ValueError:
                 await self._reject(send, 400, ["header", "content-length"],
                                    "Content-Length is not an integer", "header")
-                return
+                return True
             if n > self.max_body:
                 await self._reject(send, 413, ["body"], f"request body has {n} bytes; at most "
                                    f"{self.max_body} are accepted", "body_too_large")
-                return
+                return True
         allowed = self.content_types.get(scope["path"])
         if allowed is not None and scope["method"] == "POST":
             raw = headers.get(b"content-type", b"").decode("latin-1")
@@ -837,18 +816,33 @@ class _Guard:
                     f"content type {ctype or '(none)'!r} is not accepted here; send "
                     f"{' or '.join(allowed)}", "content_type",
                 )
-                return
-        received = 0
-        limit = self.max_body
+                return True
+        return False
+
+    async def _handle(self, scope: Any, receive: Any, send: Any) -> None:
+        if await self._check_headers(scope, send):
+            return
+        received, complete = 0, False
+        limit, wait = self.max_body, self.body_timeout
 
         async def counting_receive() -> Any:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body, receive() only waits for a disconnect
+                return await receive()
+            try:
+                async with asyncio.timeout(wait):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(408, detail=_detail(
+                    ["body"], f"no part of the request body arrived for {wait:g} s",
+                    "body_timeout"), headers=_CLOSE) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
                     raise HTTPException(413, detail=_detail(
-                        ["body"], f"request body exceeds {limit} bytes", "body_too_large"))
+                        ["body"], f"request body exceeds {limit} bytes", "body_too_large"),
+                        headers=_CLOSE)
             return message
 
         await self.app(scope, counting_receive, send)
@@ -875,6 +869,8 @@ class _Config:
     value_range: tuple[float, float] | None
     micro_batching: bool
     max_image_pixels: int
+    inference_timeout: float | None = DEFAULT_INFERENCE_TIMEOUT
+    body_timeout: float = 10.0
     accepts_images: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -898,6 +894,8 @@ def create_app(
     batch_wait_ms: float = 0.0,
     batch_max_rows: int = 64,
     max_image_pixels: int = 4096 * 4096,
+    inference_timeout: float | None = DEFAULT_INFERENCE_TIMEOUT,
+    body_timeout: float = 10.0,
 ) -> FastAPI:
     """Build a FastAPI app that serves ``model`` (loaded once, shared by every request).
 
@@ -915,18 +913,24 @@ def create_app(
         input_shape: shape of one example; read from the model when it knows it.
         class_names: one name per output column; read from the model when it knows them.
         max_batch_rows: most examples one request may carry (more is a 422).
-        max_body_bytes: largest request body; a bigger one is refused with 413 before it is read.
-        max_text_chars: longest text one example may be, in characters (longer is a 422);
-            used for text only.
+        max_body_bytes: largest request body; a bigger one is refused with 413 (and the
+            connection closed) before it is read, or as soon as the limit is passed.
+        max_text_chars: longest text one example may be, in characters (else 422); text only.
         value_range: optional ``(low, high)`` every input value must lie in (else 422).
         micro_batching: run the model on a worker thread that merges concurrent requests into
             one call (``batch_max_rows`` rows at most, waiting up to ``batch_wait_ms`` for more).
-            Off: each request calls the model on its own in the thread pool.
+            Off: each request calls the model on its own in a worker thread.
         max_image_pixels: largest uploaded image (width x height), a guard against image bombs.
+        inference_timeout: seconds a request waits for the model (then 504); while a model
+            call is older than this, predictions and ``/ready`` get 503 at once (module
+            ``utils.deployment.inference``). None waits for ever.
+        body_timeout: seconds the server waits for the next part of a request body (else 408).
 
-    Routes: ``GET /health``, ``GET /metadata``, ``GET /metrics``, ``POST /predict`` and, when
-    the input shape is an image, ``POST /predict/image`` (never for text). The interactive docs
-    are at ``/docs``.
+    Routes: ``GET /health`` (liveness: the process answers), ``GET /ready`` (readiness: the
+    model answers; 503 with a JSON reason when it cannot), ``GET /metadata``, ``GET /metrics``,
+    ``POST /predict`` and, when the input shape is an image, ``POST /predict/image`` (never for
+    text). The interactive docs are at ``/docs``, served from packaged files so that they work
+    without internet (module ``utils.deployment.docs_offline``).
 
     Introduced in labs/w1_deploy_a_model.ipynb. For text it is used by
     :func:`utils.spam_filter.model.filter_app` in the final project (project/05_deployment.ipynb
@@ -938,48 +942,112 @@ def create_app(
                        input_type=input_type, input_shape=input_shape, class_names=class_names,
                        max_batch_rows=max_batch_rows, max_body_bytes=max_body_bytes,
                        max_text_chars=max_text_chars, value_range=value_range,
-                       micro_batching=micro_batching, max_image_pixels=max_image_pixels)
+                       micro_batching=micro_batching, max_image_pixels=max_image_pixels,
+                       inference_timeout=inference_timeout, body_timeout=body_timeout)
+    tracker = _LatencyWindow()
+    runner = _new_runner(predictor, cfg, tracker, batch_max_rows, batch_wait_ms)
+    app = _new_app(cfg, runner)
+    app.state.config, app.state.tracker, app.state.predictor = cfg, tracker, predictor
+    app.state.runner, app.state.batcher = runner, runner.batcher
+    install_offline_docs(app)
+    _add_status_routes(app, cfg, tracker, runner)
+    _add_predict_routes(app, cfg, runner)
+    _install_error_handlers(app)
+    app.add_middleware(_Guard, max_body_bytes=cfg.max_body_bytes, body_timeout=cfg.body_timeout,
+                       content_types=_CONTENT_TYPES, model_version=cfg.model_version,
+                       tracker=tracker, timed_paths=frozenset(_CONTENT_TYPES))
+    return app
+
+
+#: The content types each prediction route accepts (its requests are also timed).
+_CONTENT_TYPES = {"/predict": ("application/json",), "/predict/image": ("multipart/form-data",)}
+
+
+def _new_runner(predictor: Any, cfg: _Config, tracker: _LatencyWindow, batch_max_rows: int,
+                batch_wait_ms: float) -> ModelRunner:
+    """The model's runner: micro-batching (or not) and the inference time-out."""
     if not isinstance(batch_max_rows, int) or batch_max_rows < 1:
         raise ValueError(f"batch_max_rows must be a positive int, got {batch_max_rows!r}")
     if not (isinstance(batch_wait_ms, (int, float)) and 0 <= batch_wait_ms <= 1000):
         raise ValueError(f"batch_wait_ms must be a number in [0, 1000], got {batch_wait_ms!r}")
-    tracker = _LatencyWindow()
-    names = cfg.class_names
+    n_classes = len(cfg.class_names)
+    return ModelRunner(predictor.predict_proba, observe=tracker.observe_model,
+                       probe=_probe(cfg), check=lambda p, n: _check_output(p, n, n_classes),
+                       timeout=cfg.inference_timeout, micro_batching=cfg.micro_batching,
+                       batch_max_rows=batch_max_rows, batch_wait_ms=batch_wait_ms)
 
-    def run_model(x: np.ndarray) -> np.ndarray:
-        t0 = time.perf_counter()
-        p = predictor.predict_proba(x)
-        tracker.observe_model((time.perf_counter() - t0) * 1000.0)
-        return p
 
-    batcher = _MicroBatcher(run_model, batch_max_rows, batch_wait_ms) if micro_batching else None
+def _new_app(cfg: _Config, runner: ModelRunner) -> FastAPI:
+    """The FastAPI object, without FastAPI's own docs pages (they need a CDN)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        if batcher is not None:
-            batcher.stop()
+        runner.stop()
 
-    app = FastAPI(
+    return FastAPI(
         title=f"{cfg.model_name} (version {cfg.model_version})",
         description="Predictions from a classifier. Every client mistake is answered with a 4xx "
         "status and a JSON detail naming the field and the problem.",
-        version=cfg.model_version,
-        lifespan=lifespan,
+        version=cfg.model_version, lifespan=lifespan, docs_url=None, redoc_url=None,
         responses={422: {"model": ErrorResponse, "description": "Invalid input"}},
     )
-    app.state.config = cfg
-    app.state.tracker = tracker
-    app.state.batcher = batcher
-    app.state.predictor = predictor
+
+
+def _unavailable(exc: ModelUnavailable) -> HTTPException:
+    return HTTPException(exc.status, detail=_detail(["model"], exc.msg, exc.kind),
+                         headers=exc.headers)
+
+
+def _add_status_routes(app: FastAPI, cfg: _Config, tracker: _LatencyWindow,
+                       runner: ModelRunner) -> None:
+    """``GET /health`` (liveness), ``/ready`` (readiness), ``/metadata`` and ``/metrics``."""
+
+    @app.get("/health", summary="Liveness: is the server process up and answering?")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "model_name": cfg.model_name, "model_version": cfg.model_version}
+
+    @app.get("/ready", summary="Readiness: can the model answer predictions now?",
+             response_model=Readiness, responses={503: {"model": ErrorResponse}})
+    async def ready() -> Readiness:
+        try:
+            await runner.ready()
+        except ModelUnavailable as exc:
+            raise _unavailable(exc) from None
+        return Readiness(status="ready", model_name=cfg.model_name,
+                         model_version=cfg.model_version)
+
+    @app.get("/metadata", summary="What the model expects and returns", response_model=Metadata)
+    def metadata() -> Metadata:
+        return Metadata(
+            model_name=cfg.model_name, model_version=cfg.model_version, framework=cfg.framework,
+            input_type=cfg.input_type,
+            input_shape=list(cfg.input_shape) if cfg.input_shape is not None else None,
+            class_names=list(cfg.class_names), accepts_images=cfg.accepts_images,
+            image_types=list(IMAGE_TYPES) if cfg.accepts_images else [],
+            max_batch_rows=cfg.max_batch_rows, max_body_bytes=cfg.max_body_bytes,
+            max_text_chars=cfg.max_text_chars if cfg.input_type == "text" else None,
+            value_range=list(cfg.value_range) if cfg.value_range else None,
+            micro_batching=cfg.micro_batching, inference_timeout_s=cfg.inference_timeout,
+        )
+
+    @app.get("/metrics", summary="Request counts and latency percentiles (server side)")
+    def metrics() -> dict[str, Any]:
+        snap = tracker.snapshot()
+        calls = runner.calls
+        snap["model_calls"] = calls if calls is not None else snap["model_latency_ms"]["n"]
+        snap["inference"] = runner.stats()
+        return snap
+
+
+def _add_predict_routes(app: FastAPI, cfg: _Config, runner: ModelRunner) -> None:
+    """``POST /predict`` (JSON numbers or text) and, for images, ``POST /predict/image``."""
 
     async def infer(x: np.ndarray) -> np.ndarray:
         try:
-            if batcher is not None:
-                p = await batcher.submit(x)
-            else:
-                p = await run_in_threadpool(run_model, x)
-            return _check_output(p, len(x), len(names))
+            return await runner.predict(x)
+        except ModelUnavailable as exc:
+            raise _unavailable(exc) from None
         except Exception:
             logger.exception("the model failed on a batch of shape %s", x.shape)
             raise HTTPException(500, detail=_detail(
@@ -987,7 +1055,7 @@ def create_app(
                 "model_error")) from None
 
     def answer(p: np.ndarray, min_confidence: float, notes: list[str]) -> PredictResponse:
-        preds = _predictions(p, names, min_confidence)
+        preds = _predictions(p, cfg.class_names, min_confidence)
         withheld = sum(pr.withheld for pr in preds)
         if withheld:
             notes = [*notes, f"{withheld} of {len(preds)} prediction(s) withheld: confidence "
@@ -996,87 +1064,65 @@ def create_app(
                                min_confidence=min_confidence, n_withheld=withheld,
                                predictions=preds, notes=notes)
 
-    @app.get("/health", summary="Is the server up?")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "model_name": cfg.model_name, "model_version": cfg.model_version}
-
-    @app.get("/metadata", summary="What the model expects and returns", response_model=Metadata)
-    def metadata() -> Metadata:
-        return Metadata(
-            model_name=cfg.model_name, model_version=cfg.model_version, framework=cfg.framework,
-            input_type=cfg.input_type,
-            input_shape=list(cfg.input_shape) if cfg.input_shape is not None else None,
-            class_names=list(names), accepts_images=cfg.accepts_images,
-            image_types=list(IMAGE_TYPES) if cfg.accepts_images else [],
-            max_batch_rows=cfg.max_batch_rows, max_body_bytes=cfg.max_body_bytes,
-            max_text_chars=cfg.max_text_chars if cfg.input_type == "text" else None,
-            value_range=list(cfg.value_range) if cfg.value_range else None,
-            micro_batching=cfg.micro_batching,
-        )
-
-    @app.get("/metrics", summary="Request counts and latency percentiles (server side)")
-    def metrics() -> dict[str, Any]:
-        snap = tracker.snapshot()
-        snap["model_calls"] = batcher.calls if batcher is not None else snap["model_latency_ms"]["n"]
-        return snap
-
     async def predict_json(raw: Any, min_confidence: float) -> PredictResponse:
         try:
             x = _validate_json(raw, cfg)
         except InputError as exc:
             raise exc.to_http() from None
-        p = await infer(x)
-        return answer(p, min_confidence, [])
+        return answer(await infer(x), min_confidence, [])
 
     # One route, two bodies: the text body lets validate_texts name what is wrong with any value.
-    json_errors: dict[int | str, dict[str, Any]] = {413: {"model": ErrorResponse},
-                                                    415: {"model": ErrorResponse}}
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorResponse} for code in (408, 413, 415, 503, 504)}
     if cfg.input_type == "text":
         @app.post("/predict", response_model=PredictResponse, summary="Predict from JSON text",
-                  responses=json_errors)
+                  responses=errors)
         async def predict_text(body: TextPredictRequest,
                                min_confidence: MinConfidence = 0.0) -> PredictResponse:
             return await predict_json(body.inputs, min_confidence)
     else:
         @app.post("/predict", response_model=PredictResponse, summary="Predict from JSON numbers",
-                  responses=json_errors)
+                  responses=errors)
         async def predict(body: PredictRequest,
                           min_confidence: MinConfidence = 0.0) -> PredictResponse:
             return await predict_json(body.inputs, min_confidence)
 
-    if cfg.accepts_images:
-        @app.post("/predict/image", response_model=PredictResponse,
-                  summary="Predict from an uploaded PNG or JPEG image",
-                  responses={413: {"model": ErrorResponse}, 415: {"model": ErrorResponse}})
-        async def predict_image(
-            file: Annotated[UploadFile, File(description="A PNG or JPEG image.")],
-            min_confidence: MinConfidence = 0.0,
-        ) -> PredictResponse:
-            # The client's file name is never used: the bytes are decoded in memory.
-            ctype = (file.content_type or "").split(";")[0].strip().lower()
-            if ctype not in IMAGE_TYPES:
-                raise InputError(["body", "file"], f"file has content type {ctype or '(none)'!r}; "
-                                 "send a PNG or JPEG image (image/png or image/jpeg)",
-                                 "content_type", 415).to_http()
-            data = await file.read()
-            await file.close()
-            try:
-                x, notes = await run_in_threadpool(decode_image, data, cfg.input_shape,
-                                                   max_pixels=cfg.max_image_pixels)
-            except InputError as exc:
-                raise exc.to_http() from None
-            if cfg.value_range is not None:
-                x = np.clip(x, *cfg.value_range)
-            p = await infer(x)
-            return answer(p, min_confidence, notes)
+    if not cfg.accepts_images:
+        return
 
-    _install_error_handlers(app)
-    timed = frozenset({"/predict", "/predict/image"})
-    content_types = {"/predict": ("application/json",),
-                     "/predict/image": ("multipart/form-data",)}
-    app.add_middleware(_Guard, max_body_bytes=cfg.max_body_bytes, content_types=content_types,
-                       model_version=cfg.model_version, tracker=tracker, timed_paths=timed)
-    return app
+    @app.post("/predict/image", response_model=PredictResponse,
+              summary="Predict from an uploaded PNG or JPEG image", responses=errors)
+    async def predict_image(
+        file: Annotated[UploadFile, File(description="A PNG or JPEG image.")],
+        min_confidence: MinConfidence = 0.0,
+    ) -> PredictResponse:
+        # The client's file name is never used: the bytes are decoded in memory.
+        ctype = (file.content_type or "").split(";")[0].strip().lower()
+        if ctype not in IMAGE_TYPES:
+            raise InputError(["body", "file"], f"file has content type {ctype or '(none)'!r}; "
+                             "send a PNG or JPEG image (image/png or image/jpeg)",
+                             "content_type", 415).to_http()
+        data = await file.read()
+        await file.close()
+        try:
+            x, notes = await run_in_threadpool(decode_image, data, cfg.input_shape,
+                                               max_pixels=cfg.max_image_pixels)
+        except InputError as exc:
+            raise exc.to_http() from None
+        if cfg.value_range is not None:
+            x = np.clip(x, *cfg.value_range)
+        return answer(await infer(x), min_confidence, notes)
+
+
+def _probe(cfg: _Config) -> np.ndarray:
+    """A harmless batch of one example for the model's warm-up call (``GET /ready``)."""
+    if cfg.input_type == "text":
+        out = np.empty(1, dtype=object)
+        out[0] = "warm-up"
+        return out
+    assert cfg.input_shape is not None  # always set for numbers
+    x = np.zeros((1, *cfg.input_shape))
+    return np.clip(x, *cfg.value_range) if cfg.value_range is not None else x
 
 
 def _check_input_options(input_type: str, *, input_shape: Sequence[int] | None,
@@ -1094,7 +1140,8 @@ def _make_config(predictor: Any, *, model_name: str, model_version: str, input_t
                  input_shape: Sequence[int] | None, class_names: Sequence[str] | None,
                  max_batch_rows: int, max_body_bytes: int, max_text_chars: int,
                  value_range: tuple[float, float] | None, micro_batching: bool,
-                 max_image_pixels: int) -> _Config:
+                 max_image_pixels: int, inference_timeout: float | None,
+                 body_timeout: float) -> _Config:
     for name, value in (("model_name", model_name), ("model_version", model_version)):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{name} must be a non-empty string, got {value!r}")
@@ -1105,13 +1152,17 @@ def _make_config(predictor: Any, *, model_name: str, model_version: str, input_t
                         ("max_text_chars", max_text_chars), ("max_image_pixels", max_image_pixels)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    wait = check_timeout(body_timeout, "body_timeout")
+    if wait is None:
+        raise ValueError("body_timeout must be a positive number of seconds, got None")
     return _Config(model_name=model_name, model_version=model_version,
                    framework=getattr(predictor, "framework", type(predictor).__name__),
                    input_type="text" if text else "numbers", input_shape=shape,
                    class_names=names, max_batch_rows=max_batch_rows,
                    max_body_bytes=max_body_bytes, max_text_chars=max_text_chars,
                    value_range=_check_range(value_range), micro_batching=bool(micro_batching),
-                   max_image_pixels=max_image_pixels)
+                   max_image_pixels=max_image_pixels,
+                   inference_timeout=check_timeout(inference_timeout), body_timeout=wait)
 
 
 def _resolve_shape(predictor: Any, input_shape: Sequence[int] | None) -> tuple[int, ...]:
@@ -1266,29 +1317,32 @@ class ServerHandle:
 
 
 def serve_in_background(app: Any, *, host: str = "127.0.0.1", port: int | None = None,
-                        log_level: str = "warning", timeout: float = 20.0) -> ServerHandle:
+                        log_level: str = "warning", timeout: float = 20.0,
+                        header_timeout: float = ConnectionLimits.header_timeout,
+                        keep_alive: float = ConnectionLimits.keep_alive,
+                        max_concurrency: int = ConnectionLimits.max_concurrency,
+                        max_head_bytes: int = ConnectionLimits.max_head_bytes) -> ServerHandle:
     """Start ``app`` with uvicorn in a daemon thread and return once it accepts connections.
 
     The notebook's kernel stays free (no ``nest_asyncio``: the server has its own event loop in
     its own thread). ``port=None`` picks a free port; the socket is bound here, so no other
     process can take it in between.
 
+    Slow and idle clients are dropped (module ``utils.deployment.connections``): a connection
+    must send a complete request head within ``header_timeout`` seconds, an idle one is closed
+    ``keep_alive`` seconds after its last answer, new requests get 503 while
+    ``max_concurrency`` connections or requests are open, and a request head still unfinished
+    at ``max_head_bytes`` bytes gets 400.
+
     Introduced in labs/w1_deploy_a_model.ipynb.
     """
     import uvicorn
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio turns on TCP_NODELAY only for sockets that say TCP,
-    # and without it every answer waits ~40 ms for a delayed ACK (Nagle's algorithm).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port or 0))
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"cannot bind {host}:{port}: {exc}") from None
-    bound_port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    limits = ConnectionLimits(header_timeout=header_timeout, keep_alive=keep_alive,
+                              max_concurrency=max_concurrency, max_head_bytes=max_head_bytes)
+    sock = bind_socket(host, port or 0)
+    bound_port, family = int(sock.getsockname()[1]), sock.family
+    config = limits.uvicorn_config(app, log_level=log_level, lifespan="on", access_log=False)
     server = uvicorn.Server(config)
 
     def run() -> None:

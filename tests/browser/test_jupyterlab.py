@@ -1,5 +1,8 @@
 """The notebooks in JupyterLab, the learner's other front end: opening one changes nothing.
 
+JupyterLab renders the notes' MyST markup with jupyterlab-myst (installed with the book), so an
+exercise reads as an exercise and its solution stays folded until the learner opens it.
+
 A real JupyterLab (``python -m jupyter lab``, as the README starts it) serves copies of the
 notebooks on 127.0.0.1, and Chromium opens them. JupyterLab rewrites a notebook's kernel
 metadata when it differs from the kernel it starts, and then marks the notebook as modified: a
@@ -28,6 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: A lab and a note (tools/check_notebooks.py checks the same metadata on every notebook).
 NOTEBOOKS = ["labs/w2_journey_through_data.ipynb", "week2/01_modeling_overview.ipynb"]
+EXERCISES = "week1/01_lifecycle.ipynb"  # a note whose exercises the MyST test reads
 TOKEN = "mlprod-test"
 
 
@@ -35,13 +39,16 @@ TOKEN = "mlprod-test"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A JupyterLab server on 127.0.0.1 over a folder of notebook copies: (base URL, folder)."""
     root = tmp_path_factory.mktemp("lab")
-    for name in NOTEBOOKS:
+    for name in [*NOTEBOOKS, EXERCISES]:
         shutil.copy(ROOT / name, root / Path(name).name)
     old = json.loads((ROOT / NOTEBOOKS[1]).read_text())
     old["metadata"]["kernelspec"]["display_name"] = "Python 3"  # what 16 notebooks carried
     (root / "control_old_kernelspec.ipynb").write_text(json.dumps(old, indent=1))
     port = free_port()
     home = tmp_path_factory.mktemp("home")
+    settings = home / "jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)  # render every cell at once, so a test can find any of them
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     env = {**os.environ, "HOME": str(home), "IPYTHONDIR": str(home / "ipython"),
            "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
     proc = subprocess.Popen(
@@ -96,3 +103,30 @@ def test_opening_a_notebook_in_jupyterlab_changes_nothing(browser: object, lab: 
 def test_the_control_with_old_kernel_metadata_is_marked_modified(browser: object,
                                                                  lab: tuple[str, Path]) -> None:
     assert _opened_is_dirty(browser, lab[0], "control_old_kernelspec.ipynb")
+
+
+def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(browser: object,
+                                                                  lab: tuple[str, Path]) -> None:
+    url = lab[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/lab/tree/{Path(EXERCISES).name}?reset&token={TOKEN}",
+                  wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", state="attached", timeout=60_000)
+        heading = page.locator(".jp-MarkdownCell h2").filter(has_text="Exercises")
+        heading.wait_for(timeout=30_000)
+        heading.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        title = page.get_by_text("Solution to", exact=False).first
+        assert title.is_visible(), "jupyterlab-myst renders the {solution} directive"
+        assert page.get_by_text("Exercise 1").first.is_visible(), "and the {exercise} directive"
+        rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst")
+        assert rendered.filter(has_text=":::{exercise}").count() == 0, "no raw directive is shown"
+        answer = page.locator(".jp-RenderedMarkdown p, .myst p").filter(has_text="word order is content")
+        assert not answer.is_visible(), "a solution stays folded until it is opened"
+        page.locator("summary").filter(has_text="Exercise 2").first.click()
+        page.wait_for_timeout(500)
+        assert answer.is_visible()
+    finally:
+        context.close()

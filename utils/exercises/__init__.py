@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["Wrong", "check", "exercise", "exercise_ids", "verdict"]
 
 
@@ -103,6 +105,19 @@ def returned(name: str, value: Any) -> Any:
         raise Wrong(f"{name} returns nothing yet. Write its body, run its cell, then run this "
                     "cell again.")
     return value
+
+
+def as_number(name: str, value: Any) -> float:
+    """``value`` as one finite float, or :class:`Wrong` saying what came back (used by checks)."""
+    value = returned(name, value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Wrong(f"{name} should return one number, got {type(value).__name__} "
+                    f"{str(value)[:60]!r}.") from None
+    if not np.isfinite(number):
+        raise Wrong(f"{name} should return a finite number here, got {number}.")
+    return number
 
 
 def _load_all() -> None:

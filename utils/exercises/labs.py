@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.exercises import Wrong, exercise, returned
+from utils.exercises import Wrong, as_number, exercise, returned
 
 _ABSTAIN = -1
 
@@ -22,19 +22,6 @@ def _as_array(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if got.shape != shape:
         raise Wrong(f"{name} should return an array of shape {shape}, got shape {got.shape}.")
     return got
-
-
-def _as_number(name: str, value: Any) -> float:
-    """``value`` as one finite float, or :class:`Wrong` saying what came back."""
-    value = returned(name, value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{name} should return one number, got {type(value).__name__} "
-                    f"{value!r:.60}.") from None
-    if not np.isfinite(number):
-        raise Wrong(f"{name} should return a finite number, got {number}.")
-    return number
 
 
 # --- labs/w2_journey_through_data.ipynb ------------------------------------------------------
@@ -70,7 +57,7 @@ def _balanced(balanced_accuracy: Any) -> str:
     y3 = cases[0][0]
     cases.append((y3, np.zeros_like(y3)))  # the majority-class baseline
     for n, (y, pred) in enumerate(cases, start=1):
-        got = _as_number("balanced_accuracy(y, pred)", balanced_accuracy(y.copy(), pred.copy()))
+        got = as_number("balanced_accuracy(y, pred)", balanced_accuracy(y.copy(), pred.copy()))
         want = float(_recalls(y, pred).mean())
         if abs(got - want) < 1e-9:
             continue

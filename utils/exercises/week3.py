@@ -14,21 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from utils.exercises import Wrong, exercise, returned
-
-
-def _number(name: str, value: Any) -> float:
-    """The learner's result as one float, or a plain-words refusal."""
-    value = returned(name, value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Wrong(f"{name} should return one number, got {type(value).__name__} "
-                    f"{str(value)[:60]!r}.") from None
-    if np.isnan(number):
-        raise Wrong(f"{name} returned NaN on a case where it is defined.")
-    return number
-
+from utils.exercises import Wrong, as_number, exercise, returned
 
 # -- w3dd-kappa: Cohen's kappa from its definition --------------------------------------------
 
@@ -69,7 +55,7 @@ def _kappa(kappa: Callable[[Any, Any], Any]) -> str:
             raise Wrong(f"kappa works on labels 0 and 1 but raised {type(error).__name__} on "
                         f"{case}. Count each label's share with np.mean(a == label), for every "
                         "label that occurs, rather than with a.mean().") from None
-        got = _number("kappa(a, b)", answer)
+        got = as_number("kappa(a, b)", answer)
         x, y = np.asarray(a), np.asarray(b)
         p_o, p_e = _kappa_parts(x, y)
         want = (p_o - p_e) / (1 - p_e)
@@ -240,7 +226,7 @@ def _moderator_hours(moderator_hours: Callable[..., Any]) -> str:
         score, y = samples[i]
         args = dict(low=low, high=high, spam_share=spam_share, comments_per_day=per_day,
                     seconds_per_review=seconds)
-        got = _number("moderator_hours(...)",
+        got = as_number("moderator_hours(...)",
                       moderator_hours(score.copy(), y.copy(), **args))
         want = _hours(score, y, **args)
         if np.isclose(got, want, rtol=1e-6, atol=1e-9):

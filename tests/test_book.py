@@ -96,3 +96,19 @@ def test_typed_numbers_finds_decimals_and_percentages_in_prose_only() -> None:
     assert check_notebooks.typed_numbers(":class: dropdown\n(w1-drift)=\n# Title") == []
     assert check_notebooks.typed_numbers(":::{admonition} Solution\n:class: dropdown\nIt is 0.78.\n:::"
                                          ) == ["0.78"]  # an option line hides only itself
+
+
+def test_exercise_rules_catch_a_visible_or_missing_solution(tmp_path) -> None:
+    note = tmp_path / "week9" / "01_note.ipynb"
+    note.parent.mkdir()
+    md = {"cell_type": "markdown", "metadata": {}, "source": ""}
+    ok = [dict(md, source=f":::{{exercise}}\n:label: x{i}\nQ\n:::\n\n::::{{solution}} x{i}\n:class: dropdown\nA\n::::")
+          for i in range(3)]
+    stub = {"cell_type": "code", "metadata": {"exercise": {"id": "x0", "role": "stub"}}, "source": ""}
+    assert check_notebooks.exercise_problems(note, [dict(md, source="## Exercises"), *ok, stub]) == []
+    open_solution = dict(md, source=":::{exercise}\n:label: y\nQ\n:::\n\n::::{solution} y\nA\n::::")
+    shown = {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source": "print(1)", "id": "c"}
+    found = check_notebooks.exercise_problems(note, [dict(md, source="## Exercises"), open_solution, shown])
+    assert any("not hidden" in f for f in found) and any("shows a solution" in f for f in found)
+    assert any("needs at least 3 exercises and 1 coding" in f for f in found)
+    assert check_notebooks.exercise_problems(note, [dict(md, source=":::{admonition} Solution\n:::")])

@@ -14,7 +14,12 @@ A notebook passes when:
 - it carries the kernel metadata and format (nbformat 4.5, cell ids) that JupyterLab writes, so
   that opening it changes nothing;
 - its first statement is ``import utils``, which caps the numerical kernels before NumPy loads,
-  so that a learner's kernel prints the book's digits.
+  so that a learner's kernel prints the book's digits;
+- its exercises are sphinx-exercise ``{exercise}`` directives, each with a label and one
+  ``{solution}`` hidden in a dropdown; the code cells of the ``## Exercises`` section are the stub and
+  check cells of coding exercises, or cells removed from the site and collapsed in JupyterLab;
+  a week note has at least three exercises, one of them a checked coding exercise, and a lab at
+  least three, two of them coding exercises.
 
 Used by the pre-commit hook
 and by the test suite. Exit status 1 lists every problem.
@@ -43,6 +48,55 @@ def typed_numbers(markdown: str) -> list[str]:
     return _TYPED_NUMBER.findall(_NOT_PROSE.sub(" ", markdown))
 
 
+_EXERCISE = re.compile(r"^:::+\{exercise\}[^\n]*\n(?::label: (\S+))?", re.M)
+_SOLUTION = re.compile(r"^:::+\{solution\} (\S+)\n(:class: dropdown)?", re.M)
+# (minimum exercises, minimum coding exercises) by kind of page
+_MINIMUM = {"note": (3, 1), "lab": (3, 2)}
+
+
+def _kind(path: Path) -> str | None:
+    parent = path.resolve().parent.name
+    if parent.startswith("week") and path.stem[:2].isdigit():
+        return "note"
+    return "lab" if parent == "labs" else None
+
+
+def exercise_problems(path: Path, cells: list[dict]) -> list[str]:
+    """The exercise rules of the module docstring, for one notebook's cells."""
+    found: list[str] = []
+    markdown = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "markdown")
+    if "{admonition} Solution" in markdown:
+        found.append(f"{path}: a solution is an admonition; use a {{solution}} directive")
+    labels = [m.group(1) for m in _EXERCISE.finditer(markdown)]
+    if None in labels:
+        found.append(f"{path}: an {{exercise}} has no :label: (its solution and check refer to it)")
+    solutions = {m.group(1): m.group(2) for m in _SOLUTION.finditer(markdown)}
+    for label in filter(None, labels):
+        if label not in solutions:
+            found.append(f"{path}: exercise {label} has no {{solution}}")
+        elif not solutions[label]:
+            found.append(f"{path}: the solution of {label} is not hidden (:class: dropdown)")
+    start = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
+                  and "## Exercises" in "".join(c.get("source", ""))), len(cells))
+    end = next((i for i, c in enumerate(cells) if i > start and c.get("cell_type") == "markdown"
+                and re.search(r"^## ", "".join(c.get("source", "")), re.M)), len(cells))
+    for cell in cells[start:end]:
+        meta = cell.get("metadata", {})
+        if cell.get("cell_type") != "code" or meta.get("exercise"):
+            continue
+        if "remove-cell" not in meta.get("tags", []) or not meta.get("jupyter", {}).get("source_hidden"):
+            found.append(f"{path}: code cell {cell.get('id')} after ## Exercises shows a solution: tag "
+                         "it remove-cell and collapse it (metadata jupyter.source_hidden)")
+    coding = {c["metadata"]["exercise"]["id"] for c in cells if c.get("metadata", {}).get("exercise")}
+    kind = _kind(path)
+    if kind:
+        least, least_coding = _MINIMUM[kind]
+        if len(labels) < least or len(coding) < least_coding:
+            found.append(f"{path}: a {kind} needs at least {least} exercises and {least_coding} "
+                         f"coding exercise(s); it has {len(labels)} and {len(coding)}")
+    return found
+
+
 def problems(path: Path) -> list[str]:
     try:
         nb = json.loads(path.read_text())
@@ -66,6 +120,7 @@ def problems(path: Path) -> list[str]:
                 found.append(f"{path}: markdown cell {cell.get('id')} types {typed} into prose: glue "
                              "results and inputs from the code; mark a number from another source "
                              "{quoted}")
+    found += exercise_problems(path, nb.get("cells", []))
     counts = [c.get("execution_count") for c in code]
     if any(n is None for n in counts):
         found.append(f"{path}: {counts.count(None)} code cell(s) never executed")

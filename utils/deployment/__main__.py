@@ -17,6 +17,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 #: uvicorn's log levels, the values ``--log-level`` accepts.
@@ -44,34 +45,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
+def _number_option(convert: Callable[[str], float], ok: Callable[[float], bool], expected: str
+                   ) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` the text, keep it if ``ok``, else say what was expected."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+_positive_int = _number_option(int, lambda v: v >= 1, "a positive whole number")
+_port = _number_option(int, lambda v: 0 < v < 65536, "a port number in 1..65535")
+_seconds = _number_option(float, lambda v: v > 0, "a positive number of seconds")
 
 
 def _timeout(text: str) -> float | None:

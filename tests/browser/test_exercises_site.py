@@ -46,7 +46,25 @@ def test_a_solution_and_its_output_are_hidden_until_opened(open_page):
     assert log.problems() == []
 
 
-@pytest.mark.parametrize("path", sorted(LABELS))
+#: Pages opened in the browser: a note, a lab and a project page (every page's HTML is read below).
+BROWSED = ["week2/04_skewed_data.html", "labs/w1_deploy_a_model.html", "project/04_error_analysis.html"]
+
+
+def test_every_page_lists_its_exercises_and_hides_every_solution(built_site: Path) -> None:
+    """Read from the built HTML of every page with exercises, without a browser."""
+    for path, labels in LABELS.items():
+        html = (built_site / path).read_text()
+        box = html[html.index('class="exercise-list'):]
+        box = box[:box.index("</ul>")]
+        assert re.findall(r'href="#([\w-]+)"', box) == labels, f"{path}: the list at the top"
+        for label in labels:
+            assert f'id="{label}"' in html, f"{path}: exercise {label}"
+            solution = re.search(r'<div class="solution dropdown[^"]*"[^>]*>\s*<p class="admonition-title"'
+                                 rf'[^>]*>Solution to<a class="reference internal" href="#{label}"', html)
+            assert solution, f"{path}: the solution of {label} is a closed dropdown"
+
+
+@pytest.mark.parametrize("path", BROWSED)
 def test_every_exercise_is_listed_on_its_page_and_linked_from_the_index(open_page, path):
     page, log = open_page(path)
     listed = page.locator(".exercise-list a").evaluate_all("els => els.map(e => e.hash.slice(1))")

@@ -14,14 +14,13 @@ from hypothesis.extra.numpy import arrays
 from sklearn.metrics import cohen_kappa_score
 
 from utils.labeling.agreement import (
-    AgreementReport,
     UndefinedAgreementWarning,
-    agreement_report,
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,
     percent_agreement,
 )
+from utils.labeling.report import AgreementReport, agreement_report
 
 nan = np.nan
 

@@ -38,12 +38,13 @@ from utils import quiz
 from utils.deployment import monitoring, patterns
 from utils.error_analysis import audit, prioritize, skewed, slices, splits
 from utils.labeling import aggregate, agreement, analysis, label_errors, lf
+from utils.labeling import report as agreement_rounds
 from utils.spam_filter import data as sf_data
 from utils.spam_filter import features, model, rules, versions
 
 MODULES = [
     "utils.labeling.lf", "utils.labeling.analysis", "utils.labeling.aggregate",
-    "utils.labeling.agreement", "utils.labeling.label_errors",
+    "utils.labeling.agreement", "utils.labeling.report", "utils.labeling.label_errors",
     "utils.error_analysis.slices", "utils.error_analysis.prioritize",
     "utils.error_analysis.skewed", "utils.error_analysis.audit", "utils.error_analysis.splits",
     "utils.deployment.patterns", "utils.deployment.monitoring",
@@ -284,7 +285,7 @@ NO_INPUT: dict[str, NoInput] = {
     "utils.labeling.lf:ABSTAIN": CONSTANT,
     "utils.labeling.lf:ApplyResult": RECORD,
     "utils.labeling.lf:LFError": WARNING,
-    "utils.labeling.agreement:AgreementReport": RECORD,
+    "utils.labeling.report:AgreementReport": RECORD,
     "utils.labeling.agreement:UndefinedAgreementWarning": WARNING,
     "utils.labeling.label_errors:LabelIssues": RECORD,
     "utils.error_analysis.slices:OVERALL": CONSTANT,
@@ -432,18 +433,18 @@ CASES: dict[str, dict[str, st.SearchStrategy[Call]]] = {
         "range": param_case(agreement.krippendorff_alpha, "undefined",
                             st.one_of(st.booleans(), st.text(max_size=3)), [[1, 2], [1, 1]]),
     },
-    "utils.labeling.agreement:agreement_report": {
-        "columns": st.just((partial(agreement.agreement_report,
+    "utils.labeling.report:agreement_report": {
+        "columns": st.just((partial(agreement_rounds.agreement_report,
                                     pd.concat([long_ratings(), long_ratings()[["who"]]], axis=1),
                                     item="item", annotator="who", label="lab"), ("long_df",))),
         "roles": st.sampled_from([("item", "item", "lab"), ("item", "who", "who"),
                                   ("lab", "who", "lab")]).map(lambda r: (
-            partial(agreement.agreement_report, long_ratings(), item=r[0], annotator=r[1],
+            partial(agreement_rounds.agreement_report, long_ratings(), item=r[0], annotator=r[1],
                     label=r[2]), ("item", "annotator", "label"))),
-        "choice": param_case(agreement.agreement_report, "level",
+        "choice": param_case(agreement_rounds.agreement_report, "level",
                              bad_choice("nominal", "ordinal", "interval", "ratio"),
                              long_ratings(), item="item", annotator="who", label="lab"),
-        "type": not_frame().map(lambda v: (partial(agreement.agreement_report, v, item="i",
+        "type": not_frame().map(lambda v: (partial(agreement_rounds.agreement_report, v, item="i",
                                                    annotator="a", label="l"), ("long_df",))),
     },
     "utils.labeling.label_errors:find_label_issues": {

@@ -207,7 +207,7 @@ def _as_array(values: Any, name: str, *, allow_missing: bool) -> np.ndarray:
     if not allow_missing:
         _check_missing(raw, name)
     if raw is values:
-        return raw
+        return np.asarray(raw)
     try:
         arr = np.asarray(values)
     except ValueError as exc:

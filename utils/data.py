@@ -202,7 +202,8 @@ def _download(spec: _DataSet, name: str) -> Path:
 def _http_get(url: str, timeout: float = 60.0) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "mlprod-utils"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
+        body: bytes = response.read()
+        return body
 
 
 def _write_verified(payload: bytes, path: Path, expected: str) -> None:
@@ -305,7 +306,8 @@ def downsample(images: npt.ArrayLike, factor: int = 2, *, flatten: bool = True
     n, height, width = arr.shape
     if height % factor or width % factor:
         raise ValueError(f"images of {height}x{width} pixels cannot be cut into {factor}x{factor} blocks")
-    small = arr.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4)) / 255
+    small: npt.NDArray[np.float64] = (
+        arr.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4)) / 255)
     return small.reshape(n, -1) if flatten else small
 
 

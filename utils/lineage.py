@@ -186,7 +186,9 @@ def _update_column(digest: Any, col: pd.Series, *, what: str) -> None:
     elif isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
         _update_array(digest, col.to_numpy(), what=what)
     else:  # object, string, nullable extension types: hash as Python objects
-        _update_objects(digest, col.to_numpy(dtype=object, na_value=None), what=what)
+        # pandas-stubs lack the na_value=None overload that pandas accepts
+        objects = col.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+        _update_objects(digest, objects, what=what)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,7 +259,9 @@ def _normalise_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             json.dumps(value, default=_json_default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"params[{key!r}] cannot be stored as JSON: {exc}") from None
-    return json.loads(json.dumps(dict(params), default=_json_default, allow_nan=False))
+    stored: dict[str, Any] = json.loads(json.dumps(dict(params), default=_json_default,
+                                                   allow_nan=False))
+    return stored
 
 
 class LineageLog:

@@ -31,7 +31,7 @@ def _picture(size: int, seed: int) -> np.ndarray:
     yy, xx = np.mgrid[0:size, 0:size] / size
     cy, cx = rng.uniform(0.3, 0.7, 2)
     blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.05)
-    return np.clip(40 + 60 * xx + 150 * blob, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(40 + 60 * xx + 150 * blob, 0, 255), dtype=np.uint8)
 
 
 def _images() -> list[tuple[str, bytes, np.ndarray, bool]]:
@@ -177,7 +177,7 @@ def _app(make_app: Any) -> str:
                             f"{want}; got {got}. A prediction is withheld (label null) when its "
                             "confidence is below min_confidence.")
         calls = model.calls
-        bad = {"min_confidence=-1": dict(params={"min_confidence": -1}),
+        bad: dict[str, dict[str, Any]] = {"min_confidence=-1": dict(params={"min_confidence": -1}),
                "min_confidence=1.5": dict(params={"min_confidence": 1.5}),
                "min_confidence=abc": dict(params={"min_confidence": "abc"}),
                "a text file": dict(files={"file": ("notes.txt", b"hello", "text/plain")}),

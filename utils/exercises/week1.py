@@ -61,7 +61,7 @@ _Z = 1.96  # the page's 95 % margin: 1.96 standard errors
 
 
 def _margin(accuracy: float, n: int) -> float:
-    return _Z * np.sqrt(accuracy * (1 - accuracy) / n)
+    return float(_Z * np.sqrt(accuracy * (1 - accuracy) / n))
 
 
 @exercise("w1drift-labels", hint="the end of the section 'Real shift' on this page: with n labels "

@@ -83,7 +83,7 @@ def _pick(scores: np.ndarray, has_votes: np.ndarray, tie_break: str, seed: int |
         draws = rng.random((int(tied.sum()), scores.shape[1])) * winners[tied]
         out[tied] = np.argmax(draws, axis=1)
     out[~has_votes] = -1
-    return out
+    return np.asarray(out, dtype=np.int64)
 
 
 def majority_vote(
@@ -327,7 +327,7 @@ class DawidSkeneLabelModel:
         logj -= logj.max(axis=1, keepdims=True)
         p = np.exp(logj)
         p /= p.sum(axis=1, keepdims=True)
-        return p[inverse]
+        return np.asarray(p[inverse], dtype=np.float64)
 
     def predict(self, L: Any, *, tie_break: Literal["abstain", "random"] = "abstain"
                 ) -> npt.NDArray[np.int64]:

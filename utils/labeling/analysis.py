@@ -81,14 +81,14 @@ def _lf_names(lf_names: Sequence[str] | None, found: list[str] | None, m: int) -
 
 
 def _votes_per_row(L: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(L != -1, axis=1)
+    return np.asarray(np.count_nonzero(L != -1, axis=1))
 
 
 def _conflicted_rows(L: np.ndarray, voted: np.ndarray) -> np.ndarray:
     """Rows where two LFs vote different (non-abstain) labels: min vote != max vote."""
     hi = L.max(axis=1)
     lo = np.where(voted, L, np.iinfo(L.dtype).max).min(axis=1)
-    return (hi != -1) & (lo != hi)
+    return np.asarray((hi != -1) & (lo != hi))
 
 
 def _label_coverage(L: Any) -> float:
@@ -174,7 +174,7 @@ def lf_summary(
     # faster than it reduces the short rows of an (n, m) matrix.
     cols = [np.ascontiguousarray(arr[:, j]) for j in range(m)]
     voted = [c != -1 for c in cols]
-    n_votes = np.zeros(n, dtype=np.int16 if m < 2**15 else np.int64)
+    n_votes: npt.NDArray[np.integer[Any]] = np.zeros(n, dtype=np.int16 if m < 2**15 else np.int64)
     hi = np.full(n, -1, dtype=arr.dtype)
     lo = np.full(n, np.iinfo(arr.dtype).max, dtype=arr.dtype)
     for c, v in zip(cols, voted, strict=True):

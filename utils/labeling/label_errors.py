@@ -103,7 +103,8 @@ def _round_rows(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     order = np.argsort(-rem, axis=1, kind="stable")
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(x.shape[1])[None, :].repeat(len(x), 0), axis=1)
-    return (floors + (ranks < need[:, None])).astype(np.int64)
+    counts: npt.NDArray[np.int64] = (floors + (ranks < need[:, None])).astype(np.int64)
+    return counts
 
 
 def _confident_joint(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
@@ -131,10 +132,11 @@ def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
     rows = np.arange(len(y))
     self_conf = p[rows, y]
     if method == "self_confidence":
-        return self_conf.copy()
+        return np.array(self_conf, dtype=np.float64)
     others = p.copy()
     others[rows, y] = -np.inf
-    return (self_conf - others.max(axis=1) + 1.0) / 2.0
+    margin: npt.NDArray[np.float64] = (self_conf - others.max(axis=1) + 1.0) / 2.0
+    return margin
 
 
 def _prune_by_class(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],

@@ -173,7 +173,7 @@ def _row_class(columns: Sequence[Any]) -> type:
     lookup = {c: i for i, c in enumerate(columns)}
     tuple_getitem = tuple.__getitem__
 
-    def __getitem__(self: tuple, key: Any) -> Any:
+    def __getitem__(self: tuple[Any, ...], key: Any) -> Any:
         if isinstance(key, str):
             try:
                 return tuple_getitem(self, lookup[key])

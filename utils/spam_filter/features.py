@@ -93,7 +93,7 @@ def comment_features(texts: Any) -> pd.DataFrame:
     upper = s.str.count(r"[A-Z\u00c0-\u00de]")
     return pd.DataFrame({
         "n_chars": s.str.len().astype(np.int64),
-        "n_words": s.str.split().str.len().astype(np.int64),
+        "n_words": s.map(lambda t: len(t.split())).astype(np.int64),
         "upper_share": (upper / letters.where(letters > 0)).fillna(0.0).astype(np.float64),
         "n_exclamations": s.str.count("!").astype(np.int64),
         "has_link": pd.Series(normalise_comments(s), index=s.index).str.contains("urltoken",

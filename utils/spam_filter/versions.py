@@ -53,7 +53,8 @@ def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
     voted = weak.to_numpy() != -1
     frame = data.train.assign(label=weak, label_source="rules")
     if version == "v1":
-        return frame[voted]
+        kept: pd.DataFrame = frame.loc[voted]
+        return kept
     annotated = gold_labels(data.train[~voted])
     frame.loc[annotated.index, "label"] = annotated["gold"].to_numpy()
     frame.loc[annotated.index, "label_source"] = "annotation"

@@ -134,7 +134,9 @@ def setup(seed: int = DEFAULT_SEED, *, keras: bool = False, progress: bool = Fal
             raise ValueError(f"threads must be a positive int or None, got {threads!r}")
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(threads)
+        threadpool_limits(threads)  # the libraries loaded already (NumPy's OpenBLAS)
+        # and those loaded later: scikit-learn's OpenMP reads this when it first loads
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 -- seeds code that still uses the global generator
     _quiet_warnings()

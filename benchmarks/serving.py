@@ -103,14 +103,6 @@ def serve_naive(model_path: str, port: int) -> None:
                 access_log=False)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -137,6 +129,8 @@ def run_wrk(url: str, lua: Path, body: Path, duration: int) -> dict:
 
 
 def measure(name: str, cmd: list[str], lua: Path, body: Path) -> dict:
+    from utils.deployment.serving import free_port
+
     port = free_port()
     log = open(lua.parent / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)

@@ -13,6 +13,7 @@ from utils.deployment.patterns import (
     N_BUCKETS,
     BlueGreen,
     CanaryRollout,
+    Predictor,
     Router,
     ShadowDeployment,
     _simulate_traffic,
@@ -209,12 +210,31 @@ def test_canary_predict_proba_uses_the_routed_model():
     stable, canary = Const(0.1), Const(0.9)
     c = CanaryRollout(steps=(0.5,), models={"stable": stable, "canary": canary})
     X = np.zeros((3, 2))
+    arms = set()
     for k in KEYS[:50]:
-        arm, p = c.predict_proba(X, key=k)
+        arm, p = c.predict_proba_with_arm(X, key=k)
+        arms.add(arm)
         assert arm == c.route(k)
-        assert p[0, 1] == (0.9 if arm == "canary" else 0.1)
+        np.testing.assert_array_equal(p, (canary if arm == "canary" else stable).predict_proba(X))
+        np.testing.assert_array_equal(c.predict_proba(X, key=k), p)
+    assert arms == {"stable", "canary"}
     with pytest.raises(RuntimeError, match="no models"):
         CanaryRollout().predict_proba(X)
+    with pytest.raises(RuntimeError, match="no models"):
+        CanaryRollout().predict_proba_with_arm(X)
+
+
+def test_every_pattern_is_a_predictor_of_probabilities():
+    """A rollout answers like any model: ``predict_proba(X)`` is an (n, k) array, nothing else."""
+    models = {"stable": Const(0.1), "canary": Const(0.9)}
+    X = np.zeros((3, 2))
+    for pattern in (CanaryRollout(steps=(0.5,), models=models),
+                    ShadowDeployment(models["stable"], models["canary"]),
+                    BlueGreen(models["stable"], models["canary"])):
+        assert isinstance(pattern, Predictor)
+        p = pattern.predict_proba(X)
+        assert isinstance(p, np.ndarray) and p.shape == (3, 2)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
 
 
 # ----------------------------------------------------------------------------- shadow

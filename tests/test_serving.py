@@ -75,7 +75,7 @@ class _Scaled:
 @pytest.fixture(scope="module")
 def app(sk_model: LogisticRegression):
     return create_app(_Scaled(sk_model), model_name="digits", model_version="7",
-                      input_shape=(8, 8), class_names=DIGIT_NAMES, max_batch_rows=50,
+                      input_shape=(8, 8), class_names=DIGIT_NAMES, max_request_rows=50,
                       max_body_bytes=20_000)
 
 
@@ -128,8 +128,16 @@ def test_metadata(client: TestClient) -> None:
     assert meta["class_names"] == DIGIT_NAMES
     assert meta["accepts_images"] is True
     assert meta["image_types"] == ["image/png", "image/jpeg"]
-    assert meta["max_batch_rows"] == 50
+    assert meta["max_request_rows"] == 50
+    assert meta["micro_batching"] is True and meta["micro_batch_rows"] == 64
     assert meta["framework"] == "_Scaled"
+
+
+def test_metadata_without_micro_batching(sk_model) -> None:
+    with TestClient(create_app(sk_model, micro_batching=False, max_request_rows=9)) as c:
+        meta = c.get("/metadata").json()
+    assert meta["micro_batching"] is False and meta["micro_batch_rows"] is None
+    assert meta["max_request_rows"] == 9
 
 
 def test_docs_and_openapi(client: TestClient) -> None:
@@ -468,8 +476,14 @@ def test_create_app_rejects_bad_configuration(sk_model) -> None:
         create_app(_Flaky(), class_names=["a", "a"])
     with pytest.raises(ValueError, match="input_shape is required"):
         create_app(_Scaled(sk_model), class_names=DIGIT_NAMES)
-    with pytest.raises(ValueError, match="max_batch_rows"):
-        create_app(sk_model, max_batch_rows=0)
+    with pytest.raises(ValueError, match="max_request_rows must be an int >= 1, got 0"):
+        create_app(sk_model, max_request_rows=0)
+    with pytest.raises(ValueError, match="micro_batch_rows must be an int >= 1, got 0"):
+        create_app(sk_model, micro_batch_rows=0)
+    with pytest.raises(ValueError, match=r"batch_wait_ms must be a number in \[0, 1000\]"):
+        create_app(sk_model, batch_wait_ms=-1)
+    with pytest.raises(TypeError, match="micro_batching must be True or False, got 1"):
+        create_app(sk_model, micro_batching=1)
     with pytest.raises(TypeError, match="predict_proba"):
         create_app(object())
 
@@ -522,9 +536,14 @@ def test_client_timeout_is_reported() -> None:
 
 def test_cli_serves_and_answers(sk_model, tmp_path, serve_cli) -> None:
     joblib.dump(sk_model, tmp_path / "digits.joblib")
-    url = serve_cli(tmp_path / "digits.joblib", "--model-version", "cli")
+    url = serve_cli(tmp_path / "digits.joblib", "--model-version", "cli",
+                    "--max-request-rows", "3", "--micro-batch-rows", "5")
     with ModelClient(url) as c:
-        assert c.metadata()["model_name"] == "digits"
+        meta = c.metadata()
+        assert meta["model_name"] == "digits"
+        assert (meta["max_request_rows"], meta["micro_batch_rows"]) == (3, 5)
+        with pytest.raises(ServingError, match="at most 3 per request"):
+            c.predict(np.zeros((4, 64)))
         out = c.predict(np.zeros(64))
         assert out["model_version"] == "cli"
         assert out["predictions"][0]["label"] == str(int(sk_model.predict(np.zeros((1, 64)))[0]))

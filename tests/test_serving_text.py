@@ -96,7 +96,7 @@ def pipeline() -> Pipeline:
 @pytest.fixture(scope="module")
 def app(pipeline: Pipeline):
     return create_app(pipeline, input_type="text", class_names=NAMES, model_name="spam",
-                      model_version="t1", max_batch_rows=20, max_body_bytes=20_000,
+                      model_version="t1", max_request_rows=20, max_body_bytes=20_000,
                       max_text_chars=200)
 
 
@@ -223,7 +223,7 @@ def test_validate_texts_raises_input_error(case, inputs, kind, message) -> None:
 
 def test_bad_requests_never_reach_the_model(pipeline) -> None:
     model = _Counting(pipeline)
-    app = create_app(model, input_type="text", max_batch_rows=20, max_text_chars=200)
+    app = create_app(model, input_type="text", max_request_rows=20, max_text_chars=200)
     with TestClient(app) as c:
         for _, inputs, _, _ in MALFORMED:
             assert c.post("/predict", json={"inputs": inputs}).status_code == 422
@@ -314,7 +314,7 @@ def test_metadata_of_a_text_app(client) -> None:
     assert meta["class_names"] == NAMES
     assert meta["framework"] == "scikit-learn"
     assert meta["accepts_images"] is False and meta["image_types"] == []
-    assert meta["value_range"] is None and meta["max_batch_rows"] == 20
+    assert meta["value_range"] is None and meta["max_request_rows"] == 20
 
 
 def test_metadata_of_a_numbers_app() -> None:
@@ -344,7 +344,7 @@ def test_create_app_refuses_options_that_do_not_apply_to_text(pipeline) -> None:
         create_app(pipeline, input_type="text", value_range=(0, 1), class_names=NAMES)
     with pytest.raises(ValueError, match=r"input_type must be 'numbers' or 'text', got 'words'"):
         create_app(pipeline, input_type="words", class_names=NAMES)
-    with pytest.raises(ValueError, match="max_text_chars must be a positive int"):
+    with pytest.raises(ValueError, match="max_text_chars must be an int >= 1, got 0"):
         create_app(pipeline, input_type="text", max_text_chars=0, class_names=NAMES)
     with pytest.raises(ValueError, match="class_names has 3 names but the model has 2"):
         create_app(pipeline, input_type="text", class_names=["a", "b", "c"])
@@ -412,7 +412,7 @@ def test_micro_batching_on_and_off_match_the_pipeline(pipeline, micro_batching) 
 def test_concurrent_requests_are_merged_into_one_call_of_strings(pipeline) -> None:
     model = _Counting(pipeline)
     # A generous wait: every request is queued within it, so the batcher merges all of them.
-    app = create_app(model, input_type="text", batch_wait_ms=500, batch_max_rows=64)
+    app = create_app(model, input_type="text", batch_wait_ms=500, micro_batch_rows=64)
     requests = [QUERIES[0], QUERIES[1:4], [QUERIES[4]], QUERIES[5]]
 
     async def send_all() -> list[httpx.Response]:

@@ -1,6 +1,8 @@
 """Deployment: serving a model over HTTP, deployment patterns, monitoring and drift.
 
-- :mod:`utils.deployment.serving`: ``create_app`` (FastAPI), ``load_model``.
+- :mod:`utils.deployment.serving`: ``create_app`` (FastAPI), ``serve_in_background``, and
+  ``load_model`` with the ``Predictor`` protocol (module ``serving.predictors``, which, like
+  ``patterns``, imports no web framework).
 - :mod:`utils.deployment.client`: a small HTTP client with time-outs and clear errors.
 - :mod:`utils.deployment.patterns`: ``CanaryRollout``, ``ShadowDeployment``, ``BlueGreen``.
 - :mod:`utils.deployment.monitoring`: ``ReferenceProfile``, ``drift_report``, latency and alerts.

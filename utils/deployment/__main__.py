@@ -26,8 +26,9 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 #: create_app's parameters and the options that set them, to name the option in an error.
 _OPTIONS = {"class_names": "--class-names", "input_shape": "--input-shape",
             "model_version": "--model-version", "model_name": "--model-name",
-            "max_batch_rows": "--max-batch-rows", "max_body_bytes": "--max-body-bytes",
-            "max_text_chars": "--max-text-chars", "input_type": "--input-type"}
+            "max_request_rows": "--max-request-rows", "max_body_bytes": "--max-body-bytes",
+            "max_text_chars": "--max-text-chars", "input_type": "--input-type",
+            "micro_batch_rows": "--micro-batch-rows"}
 
 
 #: What to do when the address cannot be bound, by the option at fault.
@@ -71,7 +72,7 @@ def _timeout(text: str) -> float | None:
     if text.strip().lower() in ("none", "0", "0.0"):
         return None
     try:
-        return _seconds(text)
+        return float(_seconds(text))
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a positive number of seconds, or 0 or none for no time-out, got {text!r}"
@@ -118,12 +119,15 @@ def _parser() -> argparse.ArgumentParser:
         help="what one example is: nested numbers or one string")
     add("--input-shape", type=_shape, default=None,
         help="shape of one example, e.g. 28,28 (read from the model if omitted)")
-    add("--max-batch-rows", type=_positive_int, default=256, help="most examples per request")
+    add("--max-request-rows", type=_positive_int, default=256, metavar="N",
+        help="most examples one request may carry (more is answered 422)")
     add("--max-body-bytes", type=_positive_int, default=2_000_000, help="largest request body")
     add("--max-text-chars", type=_positive_int, default=5_000,
         help="longest text one example may be, in characters (text only)")
     add("--no-micro-batching", action="store_true",
         help="call the model once per request instead of merging requests")
+    add("--micro-batch-rows", type=_positive_int, default=64, metavar="N",
+        help="rows at which merging requests into one model call stops")
     add("--inference-timeout", type=_timeout, default=DEFAULT_INFERENCE_TIMEOUT, metavar="SECONDS",
         help="longest wait for the model before a 504 (0 or none: no time-out)")
     add("--header-timeout", type=_seconds, default=limits.header_timeout, metavar="SECONDS",
@@ -166,8 +170,9 @@ def _build_app(args: argparse.Namespace) -> Any:
             model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
             model_version=args.model_version, input_type=args.input_type,
             input_shape=args.input_shape, class_names=args.class_names,
-            max_batch_rows=args.max_batch_rows, max_body_bytes=args.max_body_bytes,
+            max_request_rows=args.max_request_rows, max_body_bytes=args.max_body_bytes,
             max_text_chars=args.max_text_chars, micro_batching=not args.no_micro_batching,
+            micro_batch_rows=args.micro_batch_rows,
             inference_timeout=args.inference_timeout,
         )
     except (ValueError, TypeError) as exc:

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from utils._validation import check_number
+
 __all__ = ["ModelClient", "ServingError", "encode_png"]
 
 
@@ -96,10 +98,8 @@ class ModelClient:
     def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.base_url = base_url.rstrip("/")
-        self.timeout = float(timeout)
+        self.timeout = check_number("timeout", timeout, min=0.0, min_open=True)  # seconds
         self._http = httpx.Client(base_url=self.base_url, timeout=self.timeout)
         self._class_names: list[str] | None = None
 
@@ -123,7 +123,7 @@ class ModelClient:
             raise ServingError(f"{method} {path}: cannot reach {self.base_url} (is the server "
                                f"running?): {exc}") from None
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.request(method, path, **kwargs)
         try:
             body = response.json()
@@ -136,8 +136,9 @@ class ModelClient:
                 f"{_format_detail(detail)}",
                 status_code=response.status_code, detail=detail,
             )
-        if body is None:
-            raise ServingError(f"{method} {path}: the answer is not JSON",
+        if not isinstance(body, dict):
+            what = "not JSON" if body is None else "JSON but not an object"
+            raise ServingError(f"{method} {path}: the answer is {what}",
                                status_code=response.status_code)
         return body
 

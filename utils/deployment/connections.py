@@ -28,10 +28,11 @@ time between two of its parts (``body_timeout``), both in ``create_app``.
 from __future__ import annotations
 
 import errno
-import math
 import socket
 from dataclasses import dataclass
 from typing import Any
+
+from utils._validation import check_int, check_number
 
 __all__ = ["ConnectionLimits", "bind_socket"]
 
@@ -46,22 +47,20 @@ class ConnectionLimits:
     max_head_bytes: int = 16_384
 
     def __post_init__(self) -> None:
-        for name in ("header_timeout", "keep_alive"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        for name in ("header_timeout", "keep_alive"):  # seconds
+            check_number(name, getattr(self, name), min=0.0, min_open=True)
         for name in ("max_concurrency", "max_head_bytes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(name, getattr(self, name), min=1)
 
     def uvicorn_config(self, app: Any, **options: Any) -> Any:
         """A ``uvicorn.Config`` for ``app`` with these limits; ``options`` go to uvicorn."""
         import uvicorn
 
+        # uvicorn annotates timeout_keep_alive as int but uses it as seconds, fractions included.
         return uvicorn.Config(
             app, http=_header_timeout_protocol(self.header_timeout),
-            timeout_keep_alive=self.keep_alive, limit_concurrency=self.max_concurrency,
+            timeout_keep_alive=self.keep_alive,  # type: ignore[arg-type]
+            limit_concurrency=self.max_concurrency,
             h11_max_incomplete_event_size=self.max_head_bytes, **options)
 
 

@@ -242,17 +242,17 @@ class ModelRunner:
         probe: one harmless example (a batch of one) for the warm-up call of ``GET /ready``.
         check: ``check(p, n)`` returns ``p`` if it is ``n`` rows of probabilities, else raises.
         timeout: seconds a request waits for the model; None waits for ever.
-        micro_batching, batch_max_rows, batch_wait_ms: as in ``create_app``.
+        micro_batching, micro_batch_rows, batch_wait_ms: as in ``create_app``.
     """
 
     def __init__(self, predict: Callable[[np.ndarray], np.ndarray], *,
                  observe: Callable[[float], None], probe: np.ndarray,
                  check: Callable[[Any, int], np.ndarray], timeout: float | None,
-                 micro_batching: bool, batch_max_rows: int, batch_wait_ms: float) -> None:
+                 micro_batching: bool, micro_batch_rows: int, batch_wait_ms: float) -> None:
         self.timeout = timeout
         self._predict, self._observe, self._probe, self._check = predict, observe, probe, check
         self._watch = _CallWatch(timeout)
-        self.batcher = (_MicroBatcher(self._watched(self._timed), batch_max_rows, batch_wait_ms)
+        self.batcher = (_MicroBatcher(self._watched(self._timed), micro_batch_rows, batch_wait_ms)
                         if micro_batching else None)
         self._threads = _DaemonThreads()
         self.answered = False  # the model has answered once (a request or the warm-up)

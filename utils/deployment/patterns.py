@@ -1,8 +1,13 @@
 """Deployment patterns simulated in plain Python: canary, shadow and blue/green.
 
-Introduced in week1/03_deployment_patterns.ipynb. Nothing here needs Kubernetes or a network:
-a *router* decides which arm a request goes to, and anything with a ``predict_proba(X)`` method
-is a model. The same objects can sit inside the serving app.
+Introduced in week1/03_deployment_patterns.ipynb and used again by the final project
+(project/05_deployment.ipynb: shadow mode and a canary between two servers;
+project/06_monitoring.ipynb: blue/green). Nothing here needs Kubernetes or a network: a *router*
+decides which arm a request goes to, and anything with a ``predict_proba(X)`` method is a model
+(the :class:`Predictor` protocol, the one the serving code uses too: it is defined in
+:mod:`utils.deployment.serving.predictors`, which imports no web framework). Each pattern
+answers ``predict_proba(X)`` like a model (a canary once it is given its ``models``), so the
+same objects can sit inside the serving app.
 
 - :class:`CanaryRollout`: sticky routing by key (BLAKE2b of ``salt + key`` into 10,000 buckets),
   a ramp of traffic shares, guardrail evaluation and an exact rollback to 0 %.
@@ -32,6 +37,7 @@ from utils._validation import (
     check_probabilities,
     check_probability,
 )
+from utils.deployment.serving.predictors import Predictor
 
 __all__ = [
     "N_BUCKETS",
@@ -47,13 +53,6 @@ __all__ = [
 N_BUCKETS = 10_000
 
 Decision = Literal["advance", "hold", "rollback"]
-
-
-@runtime_checkable
-class Predictor(Protocol):
-    """Anything with ``predict_proba(X) -> (n, k) array`` is a model."""
-
-    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]: ...
 
 
 @runtime_checkable
@@ -126,7 +125,8 @@ class CanaryRollout:
             ``tolerance`` (relative) above the stable one means hold, even under the ceiling.
         min_requests: :meth:`evaluate` holds (neither advances nor rolls back) until the canary
             has served this many requests at the current step.
-        models: optional ``{arm name: model}`` for :meth:`predict_proba`.
+        models: optional ``{arm name: model}`` for :meth:`predict_proba` and
+            :meth:`predict_proba_with_arm`.
 
     A share is resolved to whole buckets: key ``k`` goes to the canary when
     ``bucket_of(k, hash_salt) < round(weight * 10_000)``. A weight of 0 therefore sends exactly
@@ -268,14 +268,25 @@ class CanaryRollout:
             return "hold"
         return "advance"
 
-    def predict_proba(self, X: Any, key: str | None = None) -> tuple[str, npt.NDArray[np.float64]]:
-        """Route ``key`` and return ``(arm, probabilities)`` from that arm's model.
+    def predict_proba(self, X: Any, key: str | None = None) -> npt.NDArray[np.float64]:
+        """Route ``key`` and return the ``(n, k)`` probabilities of that arm's model for ``X``.
 
-        The model's output is checked (one row per input, finite probabilities); a model bug
-        raises ``ValueError`` naming the arm.
+        The rollout is a :class:`Predictor` like any model: every row of ``X`` is answered by
+        the arm ``key`` is routed to. :meth:`predict_proba_with_arm` also says which arm that
+        was. The model's output is checked (one row per input, finite probabilities); a model
+        bug raises ``ValueError`` naming the arm.
+        """
+        return self.predict_proba_with_arm(X, key)[1]
+
+    def predict_proba_with_arm(self, X: Any, key: str | None = None
+                               ) -> tuple[str, npt.NDArray[np.float64]]:
+        """Like :meth:`predict_proba`, and say which arm answered: ``(arm, probabilities)``.
+
+        Routing happens once per call, so the arm is the one that served every row of ``X``.
         """
         if self.models is None:
-            raise RuntimeError("no models were given; pass models={arm: model} to use predict_proba")
+            raise RuntimeError("no models were given; pass models={arm: model} to use "
+                               "predict_proba")
         arm = self.route(key)
         return arm, _probabilities(self.models[arm], X, f"models[{arm!r}]")
 

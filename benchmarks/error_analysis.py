@@ -98,7 +98,7 @@ def main() -> None:
     score = np.clip(y * 0.3 + rng.random(N) * 0.7, 0, 1).round(4)
 
     def ours_pr():
-        rep = binary_report(y, score, threshold=0.5)
+        rep = binary_report(y, scores=score, threshold=0.5)
         return rep, pr_curve(y, score)
 
     def sk_pr():

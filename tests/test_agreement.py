@@ -73,6 +73,23 @@ def test_cohen_kappa_undefined_is_explicit() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a chosen replacement value does not warn
         assert cohen_kappa([1, 1], [1, 1], undefined=1.0) == 1.0
+    # a second category that nobody used: scikit-learn computes 0/0, and only our warning shows
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert np.isnan(cohen_kappa(["a", "a"], ["a", "a"], labels=["a", "b"]))
+    assert [w.category for w in seen] == [UndefinedAgreementWarning]
+
+
+def test_cohen_kappa_is_scikit_learns_on_the_checked_labels() -> None:
+    # string labels, a given order and weights: exactly scikit-learn's value, no warning
+    a = ["low", "mid", "high", "mid", "low", "high", "mid"]
+    b = ["low", "high", "high", "mid", "mid", "high", "low"]
+    order = ["low", "mid", "high"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weights in (None, "linear", "quadratic"):
+            assert cohen_kappa(a, b, labels=order, weights=weights) == cohen_kappa_score(
+                a, b, labels=order, weights=weights)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +27,7 @@ from utils.error_analysis import (
 )
 from utils.error_analysis.audit import wilson_interval
 from utils.error_analysis.slices import _disparity
-from utils.error_analysis.splits import _balanced_sample, allocate
+from utils.error_analysis.splits import _allocate, _balanced_sample
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +243,7 @@ def test_prioritization_table_errors():
 # ---------------------------------------------------------------- skewed data
 def test_binary_report_matches_sklearn(data):
     y, _, _, score = data
-    rep = binary_report(y, score, threshold=0.6, beta=2.0)
+    rep = binary_report(y, scores=score, threshold=0.6, beta=2.0)
     pred = (score >= 0.6).astype(int)
     assert rep.precision == pytest.approx(skm.precision_score(y, pred))
     assert rep.recall == pytest.approx(skm.recall_score(y, pred))
@@ -254,7 +256,7 @@ def test_binary_report_matches_sklearn(data):
 
 def test_binary_report_constant_predictor_accuracy_paradox():
     y = np.array([0] * 98 + [1] * 2)
-    rep = binary_report(y, np.zeros(100, int), threshold=None)
+    rep = binary_report(y, predictions=np.zeros(100, int))
     assert rep.accuracy == pytest.approx(0.98)
     assert rep.recall == 0.0
     assert np.isnan(rep.precision)
@@ -264,11 +266,41 @@ def test_binary_report_constant_predictor_accuracy_paradox():
 
 def test_binary_report_bad_inputs():
     with pytest.raises(ValueError, match="two classes"):
-        binary_report([0, 1, 2], [0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="NaN"):
-        binary_report([0, 1], [0.1, np.nan])
-    with pytest.raises(ValueError, match="different lengths"):
-        binary_report([0, 1], [0.1, 0.2, 0.3])
+        binary_report([0, 1, 2], scores=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="scores contains 1 NaN"):
+        binary_report([0, 1], scores=[0.1, np.nan])
+    with pytest.raises(ValueError, match="different lengths: y_true=2, scores=3"):
+        binary_report([0, 1], scores=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="zero_division must be 0, 1 or NaN"):
+        binary_report([0, 1], scores=[0.1, 0.2], zero_division=0.5)
+
+
+def test_binary_report_takes_scores_or_predictions_by_name():
+    y, score = [0, 1, 1, 0], [0.2, 0.7, 0.4, 0.9]
+    assert binary_report(y, scores=score).threshold == 0.5  # the default threshold
+    low = binary_report(y, scores=score, threshold=0.3)
+    same = binary_report(y, predictions=[int(v >= 0.3) for v in score])
+    assert low.threshold == 0.3 and same.threshold is None
+    np.testing.assert_array_equal(low.confusion, same.confusion)
+    with pytest.raises(TypeError, match=r"exactly one of scores= .* or predictions=.*neither"):
+        binary_report(y)
+    with pytest.raises(TypeError, match=r"exactly one of scores= .* or predictions=.*both"):
+        binary_report(y, scores=score, predictions=[0, 1, 1, 0])
+    with pytest.raises(TypeError, match="threshold applies to scores="):
+        binary_report(y, predictions=[0, 1, 1, 0], threshold=0.5)
+    with pytest.raises(TypeError, match="positional"):
+        binary_report(y, score)  # type: ignore[misc]
+
+
+def test_undefined_ratios_are_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rep = binary_report([0, 0, 1], predictions=[0, 0, 0])
+        table = per_class_report([0, 1, 2], [0, 1, 1])
+    assert np.isnan(rep.precision) and rep.recall == 0 and rep.f1 == 0
+    assert np.isnan(table.loc[2, "precision"])
+    zeros = binary_report([0, 0, 1], predictions=[0, 0, 0], zero_division=0)
+    assert zeros.precision == 0 and "no predicted positives" in zeros.note
 
 
 def test_per_class_report_matches_sklearn():
@@ -322,13 +354,13 @@ def test_pr_curve_matches_sklearn(data):
 def test_threshold_for(data):
     y, _, _, score = data
     t = threshold_for(y, score, target="precision", value=0.85)
-    rep = binary_report(y, score, threshold=t)
+    rep = binary_report(y, scores=score, threshold=t)
     assert rep.precision >= 0.85
     # any lower threshold on the curve gives lower precision or was not better on recall
     curve = pr_curve(y, score)
     assert (curve.loc[curve["threshold"] < t, "precision"] < 0.85).all()
     t_r = threshold_for(y, score, target="recall", value=0.95)
-    assert binary_report(y, score, threshold=t_r).recall >= 0.95
+    assert binary_report(y, scores=score, threshold=t_r).recall >= 0.95
     assert (curve.loc[curve["threshold"] > t_r, "recall"] < 0.95).all()
     with pytest.raises(ValueError, match="no threshold reaches"):
         threshold_for([0, 1, 0, 1], [0.9, 0.1, 0.8, 0.2], target="precision", value=0.99)
@@ -374,8 +406,20 @@ def test_performance_audit_small_and_undefined_slices():
 
 # ---------------------------------------------------------------- splits
 def test_allocate_largest_remainder():
-    np.testing.assert_array_equal(allocate([1003, 7, 10], (0.8, 0.1, 0.1)),
+    np.testing.assert_array_equal(_allocate([1003, 7, 10], (0.8, 0.1, 0.1)),
                                   [[803, 100, 100], [5, 1, 1], [8, 1, 1]])
+
+
+@pytest.mark.parametrize("count", [-1, 2.5, True, "3"])
+def test_allocate_refuses_counts_that_are_not_whole_numbers(count):
+    with pytest.raises((ValueError, TypeError), match="counts"):
+        _allocate([5, count], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("sizes", [[0.5, 0.6], [-0.2, 1.2], [0.3]])
+def test_allocate_refuses_sizes_that_are_not_fractions_of_one(sizes):
+    with pytest.raises(ValueError, match="sizes"):
+        _allocate([5], sizes)
 
 
 def test_stratified_split_exact_ratios():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,15 +19,17 @@ from utils.deployment.monitoring import (
     AlertRule,
     LatencyTracker,
     ReferenceProfile,
+    drift_report,
+    evaluate_alerts,
+    prediction_drift,
+    reference_thresholds,
+)
+from utils.deployment.monitoring.statistics import (
     _chi2_test,
     _js_distance,
     _ks_test,
     _psi,
     _wasserstein_normed,
-    drift_report,
-    evaluate_alerts,
-    prediction_drift,
-    reference_thresholds,
 )
 
 rng = np.random.default_rng(0)
@@ -39,22 +44,22 @@ BIG_B = rng.normal(0.02, 1, 30_000)
 
 @pytest.mark.parametrize(("a", "b"), [(A, B), (A, A[:100]), (np.round(A, 1), np.round(B, 1))])
 def test_ks_matches_scipy_exact(a, b):
-    ref = stats.ks_2samp(a, b)
+    expected = stats.ks_2samp(a, b)
     d, p = _ks_test(a, b)
-    assert d == pytest.approx(ref.statistic, abs=1e-12)
-    assert p == pytest.approx(ref.pvalue, rel=1e-9)
+    assert d == pytest.approx(expected.statistic, abs=1e-12)
+    assert p == pytest.approx(expected.pvalue, rel=1e-9)
 
 
 def test_ks_large_matches_scipy_asymptotic():
-    ref = stats.ks_2samp(BIG_A[:12_000], BIG_B[:11_000], method="asymp")
+    expected = stats.ks_2samp(BIG_A[:12_000], BIG_B[:11_000], method="asymp")
     d, p = _ks_test(BIG_A[:12_000], BIG_B[:11_000])
-    assert d == pytest.approx(ref.statistic, abs=1e-12)
-    assert p == pytest.approx(ref.pvalue, rel=1e-9)
+    assert d == pytest.approx(expected.statistic, abs=1e-12)
+    assert p == pytest.approx(expected.pvalue, rel=1e-9)
     # past an effective size of 10,000 the limiting distribution: within 1 %
-    ref = stats.ks_2samp(BIG_A, BIG_B, method="asymp")
+    expected = stats.ks_2samp(BIG_A, BIG_B, method="asymp")
     d, p = _ks_test(BIG_A, BIG_B)
-    assert d == pytest.approx(ref.statistic, abs=1e-12)
-    assert p == pytest.approx(ref.pvalue, rel=0.01)
+    assert d == pytest.approx(expected.statistic, abs=1e-12)
+    assert p == pytest.approx(expected.pvalue, rel=0.01)
 
 
 @pytest.mark.parametrize(("a", "b"), [(A, B), (BIG_A, BIG_B), (np.round(A), np.round(B))])
@@ -138,11 +143,11 @@ def test_statistics_match_scipy_property(a, b):
 
 
 def test_statistics_reject_bad_input():
-    with pytest.raises(ValueError, match="ref contains 1 NaN"):
+    with pytest.raises(ValueError, match="reference contains 1 NaN"):
         _ks_test([1.0, np.nan], [1.0, 2.0])
-    with pytest.raises(ValueError, match="cur is empty"):
+    with pytest.raises(ValueError, match="current is empty"):
         _wasserstein_normed([1.0, 2.0], [])
-    with pytest.raises(ValueError, match="bins must be >= 2"):
+    with pytest.raises(ValueError, match="bins must be an int >= 2"):
         _psi(A, B, bins=1)
 
 
@@ -191,8 +196,8 @@ def test_profile_json_round_trip():
     back = ReferenceProfile.from_json(prof.to_json())
     assert back.n_rows == 2000 and list(back.columns) == list(prof.columns)
     assert back.columns["flag"].kind == "categorical" and back.columns["flag"].categories == (0, 1)
-    cur = frame(1000, 2, shift=3)
-    r1, r2 = drift_report(prof, cur), drift_report(back, cur)
+    current = frame(1000, 2, shift=3)
+    r1, r2 = drift_report(prof, current), drift_report(back, current)
     pd.testing.assert_frame_equal(r1.table, r2.table)
 
 
@@ -211,18 +216,19 @@ def test_profile_validation():
 
 
 def test_report_small_reference_uses_tests_and_matches_scipy():
-    ref, cur = frame(800, 0), frame(600, 1, shift=5)
-    r = drift_report(ref, cur)
+    reference, current = frame(800, 0), frame(600, 1, shift=5)
+    r = drift_report(reference, current)
     t = r.table.set_index("column")
     assert t.loc["age", "method"] == "ks" and t.loc["city", "method"] == "chi2"
     assert t.loc["flag", "method"] == "chi2"  # numbers with <= 5 values count as categories
     assert t.loc["clicks", "method"] == "ks"  # Poisson(3) has more than 5 values
-    ks = stats.ks_2samp(ref["age"], cur["age"])
+    ks = stats.ks_2samp(reference["age"], current["age"])
     assert t.loc["age", "statistic"] == pytest.approx(ks.statistic)
     assert t.loc["age", "p_value"] == pytest.approx(ks.pvalue)
-    w = stats.wasserstein_distance(ref["age"], cur["age"]) / ref["age"].std(ddof=0)
+    w = stats.wasserstein_distance(reference["age"], current["age"]) / reference["age"].std(ddof=0)
     assert t.loc["age", "effect_size"] == pytest.approx(w)
-    table = pd.crosstab(np.r_[np.zeros(800), np.ones(600)], np.r_[ref["city"], cur["city"]])
+    table = pd.crosstab(np.r_[np.zeros(800), np.ones(600)],
+                        np.r_[reference["city"], current["city"]])
     assert t.loc["city", "p_value"] == pytest.approx(
         stats.chi2_contingency(table.to_numpy(), correction=False).pvalue)
     assert bool(t.loc["age", "drifted"]) and "<= 1000" in t.loc["age", "rule"]
@@ -230,8 +236,8 @@ def test_report_small_reference_uses_tests_and_matches_scipy():
 
 
 def test_report_large_reference_uses_distances():
-    ref, cur = frame(5000, 0), frame(5000, 1)
-    t = drift_report(ref, cur).table.set_index("column")
+    reference, current = frame(5000, 0), frame(5000, 1)
+    t = drift_report(reference, current).table.set_index("column")
     assert t.loc["age", "method"] == "wasserstein" and t.loc["city", "method"] == "jensenshannon"
     assert t.loc["flag", "method"] == "jensenshannon"
     assert not t["drifted"].any()
@@ -241,132 +247,169 @@ def test_report_large_reference_uses_distances():
 
 def test_tiny_shift_significant_but_not_large():
     # a million-row style lesson on 40,000 rows: KS flags a 0.05 sd shift, Wasserstein does not
-    ref = pd.DataFrame({"x": BIG_A})
-    cur = pd.DataFrame({"x": rng.normal(0.05, 1, 40_000)})
-    t = drift_report(ref, cur).table.iloc[0]
+    reference = pd.DataFrame({"x": BIG_A})
+    current = pd.DataFrame({"x": rng.normal(0.05, 1, 40_000)})
+    t = drift_report(reference, current).table.iloc[0]
     assert t["method"] == "wasserstein" and not t["drifted"]
     assert t["p_value"] < 0.05 and t["effect_size"] < 0.1
 
 
 def test_report_against_profile_matches_raw_reference():
-    ref, cur = frame(3000, 0), frame(2000, 1, shift=2)
-    a = drift_report(ref, cur).table
-    b = drift_report(ReferenceProfile.fit(ref), cur).table
+    reference, current = frame(3000, 0), frame(2000, 1, shift=2)
+    a = drift_report(reference, current).table
+    b = drift_report(ReferenceProfile.fit(reference), current).table
     pd.testing.assert_frame_equal(a, b)
 
 
 @pytest.mark.parametrize("method", ["ks", "chi2", "wasserstein", "jensenshannon", "psi"])
 def test_each_method_on_a_numeric_column(method):
-    ref = pd.DataFrame({"x": A})
-    same = drift_report(ref, pd.DataFrame({"x": A}), method=method).table.iloc[0]
-    moved = drift_report(ref, pd.DataFrame({"x": A + 3}), method=method).table.iloc[0]
+    reference = pd.DataFrame({"x": A})
+    same = drift_report(reference, pd.DataFrame({"x": A}), method=method).table.iloc[0]
+    moved = drift_report(reference, pd.DataFrame({"x": A + 3}), method=method).table.iloc[0]
     assert same["method"] == moved["method"] == method
     assert not same["drifted"] and moved["drifted"]
 
 
 def test_per_column_method_and_threshold():
-    ref, cur = frame(2000, 0), frame(2000, 1)
-    r = drift_report(ref, cur, method={"age": "psi"}, threshold={"city": 0.0})
+    reference, current = frame(2000, 0), frame(2000, 1)
+    r = drift_report(reference, current, method={"age": "psi"}, distance_above={"city": 0.0})
     t = r.table.set_index("column")
     assert t.loc["age", "method"] == "psi" and t.loc["clicks", "method"] == "wasserstein"
-    assert t.loc["city", "threshold"] == 0.0 and t.loc["city", "drifted"]  # >= 0 always
+    assert t.loc["city", "distance_above"] == 0.0 and t.loc["city", "drifted"]  # any change
+    assert t.loc["age", "distance_above"] == 0.1  # unlisted columns keep the default
+
+
+def test_each_row_holds_the_rule_that_decided_it():
+    # small reference: KS and chi-square, decided by the p-value; large: distances
+    small = drift_report(frame(800, 0), frame(600, 1, shift=5), p_value_below=0.01,
+                         distance_above=0.3).table
+    assert (small["p_value_below"] == 0.01).all() and small["distance_above"].isna().all()
+    np.testing.assert_array_equal(small["drifted"], small["p_value"] < 0.01)
+    assert small["rule"].str.contains("drift if p_value < 0.01").all()
+    large = drift_report(frame(5000, 0), frame(5000, 1, shift=5), p_value_below=0.01,
+                         distance_above=0.3).table
+    assert (large["distance_above"] == 0.3).all() and large["p_value_below"].isna().all()
+    np.testing.assert_array_equal(large["drifted"], large["effect_size"] > 0.3)
+    assert large["rule"].str.contains("drift if effect_size > 0.3").all()
+    # methods chosen per column: each row shows the rule of its own method
+    mixed = drift_report(frame(800, 0), frame(600, 1, shift=5), method={"age": "wasserstein"})
+    t = mixed.table.set_index("column")
+    assert np.isnan(t.loc["age", "p_value_below"]) and t.loc["age", "distance_above"] == 0.1
+    assert t.loc["clicks", "p_value_below"] == 0.05 and np.isnan(t.loc["clicks", "distance_above"])
+
+
+def test_a_distance_equal_to_the_threshold_is_not_above_it():
+    reference, current = pd.DataFrame({"x": A}), pd.DataFrame({"x": B})
+    psi = drift_report(reference, current, method="psi").table["statistic"].iloc[0]
+    at = drift_report(reference, current, method="psi", distance_above=psi).table.iloc[0]
+    below = drift_report(reference, current, method="psi", distance_above=psi * 0.99).table
+    assert not at["drifted"] and below["drifted"].iloc[0]
 
 
 def test_psi_in_report_matches_function():
-    ref, cur = frame(3000, 0), frame(3000, 1, shift=4)
-    t = drift_report(ref, cur, method="psi").table.set_index("column")
-    assert t.loc["age", "statistic"] == pytest.approx(_psi(ref["age"], cur["age"]))
+    reference, current = frame(3000, 0), frame(3000, 1, shift=4)
+    t = drift_report(reference, current, method="psi").table.set_index("column")
+    assert t.loc["age", "statistic"] == pytest.approx(_psi(reference["age"], current["age"]))
     assert t.loc["city", "statistic"] == pytest.approx(
-        _psi(ref["city"].to_numpy(), cur["city"].to_numpy(), categorical=True))
+        _psi(reference["city"].to_numpy(), current["city"].to_numpy(), categorical=True))
 
 
 def test_dataset_verdict():
-    ref = frame(3000, 0)
-    cur = frame(3000, 1, shift=8)
-    cur["city"] = "Oslo"
-    r = drift_report(ref, cur, drift_share=0.5)
+    reference = frame(3000, 0)
+    current = frame(3000, 1, shift=8)
+    current["city"] = "Oslo"
+    r = drift_report(reference, current, drift_share=0.5)
     assert r.drifted_columns == ["age", "city"] and r.share_drifted == 0.5 and r.dataset_drift
-    assert not drift_report(ref, cur, drift_share=0.75).dataset_drift
+    assert not drift_report(reference, current, drift_share=0.75).dataset_drift
     assert "2 of 4 columns drifted" in r.summary()
 
 
 def test_all_nan_column_gives_nan_with_reason():
-    ref = frame(500, 0)
-    cur = frame(400, 1)
-    cur["age"] = np.nan
-    cur["city"] = None
-    r = drift_report(ref, cur)
+    reference = frame(500, 0)
+    current = frame(400, 1)
+    current["age"] = np.nan
+    current["city"] = None
+    r = drift_report(reference, current)
     t = r.table.set_index("column")
     for c in ("age", "city"):
         assert np.isnan(t.loc[c, "statistic"]) and np.isnan(t.loc[c, "p_value"])
         assert not t.loc[c, "drifted"] and t.loc[c, "missing_alert"]
         assert "no non-missing values" in t.loc[c, "reason"]
-        assert t.loc[c, "missing_rate_cur"] == 1.0
+        assert t.loc[c, "missing_rate_current"] == 1.0
     assert r.n_columns == 2  # the undefined columns do not count in the verdict
 
 
 def test_all_nan_reference_column():
-    ref = frame(300, 0)
-    ref["age"] = np.nan
-    t = drift_report(ref, frame(300, 1)).table.set_index("column")
+    reference = frame(300, 0)
+    reference["age"] = np.nan
+    t = drift_report(reference, frame(300, 1)).table.set_index("column")
     assert np.isnan(t.loc["age", "statistic"]) and "reference" in t.loc["age", "reason"]
 
 
 def test_new_categories_are_reported_and_counted():
-    ref = frame(600, 0)
-    cur = frame(600, 1)
-    cur.loc[:99, "city"] = "Quito"
-    t = drift_report(ref, cur).table.set_index("column")
+    reference = frame(600, 0)
+    current = frame(600, 1)
+    current.loc[:99, "city"] = "Quito"
+    t = drift_report(reference, current).table.set_index("column")
     assert "100 current value(s) in categories unseen" in t.loc["city", "reason"]
     assert "Quito" in t.loc["city", "reason"] and t.loc["city", "drifted"]
 
 
 def test_missing_rate_alert():
-    ref, cur = frame(1000, 0), frame(1000, 1)
-    cur.loc[:199, "clicks"] = np.nan
-    t = drift_report(ref, cur).table.set_index("column")
-    assert t.loc["clicks", "missing_alert"] and t.loc["clicks", "missing_rate_cur"] == 0.2
-    assert t.loc["clicks", "n_cur"] == 800 and not t.loc["age", "missing_alert"]
+    reference, current = frame(1000, 0), frame(1000, 1)
+    current.loc[:199, "clicks"] = np.nan
+    t = drift_report(reference, current).table.set_index("column")
+    assert t.loc["clicks", "missing_alert"] and t.loc["clicks", "missing_rate_current"] == 0.2
+    assert t.loc["clicks", "n_current"] == 800 and t.loc["clicks", "n_reference"] == 1000
+    assert not t.loc["age", "missing_alert"]
 
 
 def test_report_validation():
-    ref = frame(100, 0)
-    with pytest.raises(ValueError, match=r"current is missing column\(s\) \['city'\]"):
-        drift_report(ref, ref.drop(columns="city"))
+    reference = frame(100, 0)
+    with pytest.raises(ValueError, match=r"current has no column\(s\) \['city'\]"):
+        drift_report(reference, reference.drop(columns="city"))
     with pytest.raises(ValueError, match="current is empty"):
-        drift_report(ref, ref.iloc[:0])
-    with pytest.raises(ValueError, match="method must be one of"):
-        drift_report(ref, ref, method="magic")  # type: ignore[arg-type]
+        drift_report(reference, reference.iloc[:0])
+    with pytest.raises(ValueError, match="method must be 'auto', 'ks'"):
+        drift_report(reference, reference, method="magic")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a numerical column; 'city'"):
-        drift_report(ref, ref, method={"city": "ks"})
+        drift_report(reference, reference, method={"city": "ks"})
     with pytest.raises(ValueError, match="method names unknown columns"):
-        drift_report(ref, ref, method={"nope": "ks"})
-    with pytest.raises(ValueError, match="threshold must be a finite number"):
-        drift_report(ref, ref, threshold=-1)
+        drift_report(reference, reference, method={"nope": "ks"})
+    with pytest.raises(ValueError, match=r"p_value_below must be a number in \[0, 1\]"):
+        drift_report(reference, reference, p_value_below=2)
+    with pytest.raises(ValueError, match="distance_above must be a finite number >= 0"):
+        drift_report(reference, reference, distance_above={"age": -1})
+    with pytest.raises(ValueError, match="distance_above names unknown columns"):
+        drift_report(reference, reference, distance_above={"nope": 0.2})
     with pytest.raises(ValueError, match="drift_share must be a number in"):
-        drift_report(ref, ref, drift_share=0)
-    bad = ref.copy()
+        drift_report(reference, reference, drift_share=0)
+    bad = reference.copy()
     bad["age"] = "forty"
     with pytest.raises(ValueError, match="'age' was numerical in the reference"):
-        drift_report(ref, bad)
+        drift_report(reference, bad)
     with pytest.raises(TypeError, match="reference must be"):
-        drift_report([1, 2], ref)  # type: ignore[arg-type]
+        drift_report([1, 2], reference)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- predictions
 
 
 def test_prediction_drift_on_probabilities_and_labels():
-    p_ref = np.column_stack([1 - (q := rng.uniform(0, 1, 2000)), q])
-    p_cur = np.column_stack([1 - (q2 := rng.uniform(0.3, 1, 2000)), q2])
-    r = prediction_drift(p_ref, p_cur)
+    p_reference = np.column_stack([1 - (q := rng.uniform(0, 1, 2000)), q])
+    p_current = np.column_stack([1 - (q2 := rng.uniform(0.3, 1, 2000)), q2])
+    r = prediction_drift(p_reference, p_current)
     assert r.table["column"].tolist() == ["proba_1"] and r.dataset_drift
-    lab = prediction_drift(p_ref.argmax(1), p_cur.argmax(1), kind="label")
+    lab = prediction_drift(p_reference.argmax(1), p_current.argmax(1), kind="label")
     assert lab.table["kind"].iloc[0] == "categorical" and lab.table["drifted"].iloc[0]
     same = prediction_drift(q, q)
     assert not same.dataset_drift
-    with pytest.raises(ValueError, match="rows of ref_scores must sum to 1"):
-        prediction_drift(np.ones((3, 2)), p_cur)
+    strict = prediction_drift(p_reference, p_current, distance_above=10.0)
+    assert not strict.dataset_drift and strict.table["distance_above"].iloc[0] == 10.0
+    with pytest.raises(ValueError, match="rows of reference must sum to 1"):
+        prediction_drift(np.ones((3, 2)), p_current)
+    with pytest.raises(ValueError, match=r"reference gives columns \['score'\] but current"):
+        prediction_drift(q, p_current)
 
 
 # ----------------------------------------------------------------------------- latency
@@ -423,7 +466,7 @@ def test_evaluate_alerts_validation_and_empty():
     assert evaluate_alerts(hist, [AlertRule("a", "<", 0)]).empty
     with pytest.raises(ValueError, match=r"history has no column\(s\) \['b'\]"):
         evaluate_alerts(hist, [AlertRule("b", ">", 1)])
-    with pytest.raises(ValueError, match="op must be one of"):
+    with pytest.raises(ValueError, match="op must be '>', '>=', '<' or '<='"):
         AlertRule("a", "!=", 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="for_windows must be an int >= 1"):
         AlertRule("a", ">", 1, for_windows=0)
@@ -438,3 +481,36 @@ def test_reference_thresholds():
         reference_thresholds([1.0])
     with pytest.raises(ValueError, match="NaN"):
         reference_thresholds([1.0, np.nan])
+
+
+# ----------------------------------------------------------------------------- the package
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_each_module_names_pages_that_exist():
+    """One module per idea, each saying which pages use it; the pages exist."""
+    folder = ROOT / "utils" / "deployment" / "monitoring"
+    stems = sorted(p.stem for p in folder.glob("*.py"))
+    assert stems == ["__init__", "alerts", "drift", "latency", "profile", "statistics"]
+    for stem in stems:
+        name = "utils.deployment.monitoring" + ("" if stem == "__init__" else f".{stem}")
+        doc = importlib.import_module(name).__doc__ or ""
+        pages = re.findall(r"\b(?:week\d|labs|project)/\w+\.ipynb", doc)
+        assert pages, f"{stem}.py's docstring names no page"
+        assert all((ROOT / p).is_file() for p in pages), pages
+
+
+def test_every_public_name_imports_from_the_package():
+    """``from utils.deployment.monitoring import X`` and ``utils.deployment.X`` keep working."""
+    import utils.deployment
+    import utils.deployment.monitoring as monitoring
+
+    owners = {}
+    for stem in ("alerts", "drift", "latency", "profile", "statistics"):
+        module = importlib.import_module(f"utils.deployment.monitoring.{stem}")
+        owners.update(dict.fromkeys(module.__all__, module))
+    assert sorted(owners) == sorted(monitoring.__all__)
+    for name, module in owners.items():
+        assert getattr(monitoring, name) is getattr(module, name)
+        assert getattr(utils.deployment, name) is getattr(module, name)

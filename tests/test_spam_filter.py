@@ -89,11 +89,15 @@ def test_rule_names_are_unique_and_match_the_table() -> None:
 
 
 def test_keyword_rule_matches_the_normalised_text() -> None:
-    rule = rules.keyword_rule("spam: web address", r"urltoken", rules.SPAM)
+    rule = rules._keyword_rule("spam: web address", r"urltoken", rules.SPAM)
     votes = rule(pd.DataFrame({"CONTENT": ["go to kidsmedia . com", "no link here"]}))
     assert votes.tolist() == [rules.SPAM, ABSTAIN]
-    with pytest.raises(ValueError, match="label must be SPAM"):
-        rules.keyword_rule("bad", "x", 2)
+    for label in (2, True, None, 1.5):
+        with pytest.raises(ValueError, match="label must be SPAM"):
+            rules._keyword_rule("bad", "x", label)  # type: ignore[arg-type]
+    for pattern in ("(", "[a", "*x", 3, None):
+        with pytest.raises((ValueError, TypeError), match="pattern"):
+            rules._keyword_rule("bad", pattern, rules.SPAM)  # type: ignore[arg-type]
 
 
 def test_weak_labels_vote_spam_and_not_spam() -> None:

@@ -289,7 +289,8 @@ def check_counts(values: Any, name: str) -> npt.NDArray[np.float64]:
     return arr
 
 
-def check_same_length(**arrays: Sequence[Any] | np.ndarray | pd.Series) -> int:
+def check_same_length(
+        **arrays: Sequence[Any] | np.ndarray | pd.Series | pd.DataFrame | pd.Index | None) -> int:
     """Raise if the named arrays differ in length (or pandas indexes); return the common length."""
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:

@@ -64,7 +64,8 @@ def prioritization_table(by_tag: pd.DataFrame, *, human_level: Mapping[str, floa
     if not table.index.is_unique:
         dups = list(dict.fromkeys(table.index[table.index.duplicated()]))
         raise ValueError(f"by_tag names the tag(s) {dups} more than once")
-    total = float(table.loc[OVERALL, "support"]) if OVERALL in table.index else None
+    total = (float(table["support"].astype(np.float64).loc[OVERALL]) if OVERALL in table.index
+             else None)
     table = table[table.index != OVERALL]
     if table.empty:
         raise ValueError("by_tag has no tags")

@@ -6,11 +6,13 @@ labs/w2_journey_through_data.ipynb.
 On a data set where 98 % of examples are negative, "always negative" scores 98 % accuracy and
 finds nothing. Precision, recall and F1 of the rare class, the confusion matrix and the
 precision-recall curve say what accuracy hides. Every function here returns the same numbers as
-scikit-learn, except that an undefined value is NaN (with a note) instead of a warning and 0.
+scikit-learn, except that an undefined value is NaN (with a note) instead of a warning and 0:
+the reports get precision, recall and F1 from scikit-learn itself, with ``zero_division=np.nan``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
 
 from utils._validation import (
     as_1d,
@@ -93,40 +96,71 @@ def _binary_truth(y_true: Any, pos_label: Any, name: str = "y_true") -> npt.NDAr
     return np.asarray(t == pos_label, dtype=bool)
 
 
-def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None = 0.5,
-                  pos_label: Any = 1, beta: float = 1.0,
+def _check_zero_division(value: Any) -> float:
+    """0, 1 or NaN: the values of an undefined ratio that scikit-learn accepts."""
+    v = check_number("zero_division", value, allow_nan=True)
+    if not (math.isnan(v) or v in (0.0, 1.0)):
+        raise ValueError(f"zero_division must be 0, 1 or NaN (scikit-learn's choices), "
+                         f"got {value!r}")
+    return v
+
+
+_Mask = npt.NDArray[np.bool_]
+
+
+def _binary_pair(y_true: Any, scores: Any, predictions: Any, threshold: float | None,
+                 pos_label: Any) -> tuple[_Mask, _Mask, float | None]:
+    """(truly positive, predicted positive, threshold used) from scores or from predictions."""
+    if (scores is None) == (predictions is None):
+        given = "both were given" if scores is not None else "neither was given"
+        raise TypeError("binary_report needs exactly one of scores= (positive when score >= "
+                        f"threshold) or predictions= (predicted labels); {given}")
+    if predictions is not None:
+        if threshold is not None:
+            raise TypeError("threshold applies to scores=; with predictions= leave it out")
+        check_same_index(y_true=y_true, predictions=predictions)
+        t, p = as_label_pair(y_true, predictions, ("y_true", "predictions"))
+        _check_binary(y_true=t, predictions=p)
+        check_pos_label(pos_label, y_true=t, predictions=p)
+        return np.asarray(t == pos_label, dtype=bool), np.asarray(p == pos_label, dtype=bool), None
+    threshold = 0.5 if threshold is None else check_number("threshold", threshold)
+    check_same_index(y_true=y_true, scores=scores)
+    t = _binary_truth(y_true, pos_label)
+    s = as_finite_float(scores, "scores", ndim=1)
+    check_same_length(y_true=t, scores=s)
+    return t, s >= threshold, threshold
+
+
+def binary_report(y_true: Any, *, scores: Any = None, predictions: Any = None,
+                  threshold: float | None = None, pos_label: Any = 1, beta: float = 1.0,
                   zero_division: float = np.nan) -> BinaryReport:
     """Precision, recall, F1, F-beta, accuracy and the confusion matrix of a binary classifier.
 
-    Introduced in week2/04_skewed_data.ipynb (skewed data sets).
+    Introduced in week2/04_skewed_data.ipynb (skewed data sets). Give the model's output
+    through exactly one of two named arguments: ``binary_report(y, scores=s, threshold=0.3)``
+    or ``binary_report(y, predictions=p)``.
 
     Args:
         y_true: true labels (two classes, one of them ``pos_label``).
-        y_score_or_pred: scores (predicted positive when ``score >= threshold``), or predicted
-            labels when ``threshold`` is None (then of the same kind as ``y_true``, and the two
-            together hold at most two classes).
-        threshold: decision threshold on the scores; None means the input already holds labels.
+        scores: the model's scores; an example is predicted positive when
+            ``score >= threshold``.
+        predictions: predicted labels, of the same kind as ``y_true`` (the two together hold at
+            most two classes).
+        threshold: decision threshold on ``scores``, 0.5 when left out; not allowed with
+            ``predictions``.
         pos_label: the positive class. It must be among the labels, unless they are all one
             single class of the same kind (a batch without positives).
         beta: weight of recall in F-beta (``beta > 1`` favours recall).
-        zero_division: value of an undefined metric (NaN by default).
+        zero_division: value of an undefined metric: NaN (the default), 0 or 1.
 
-    Inputs are paired by position; two pandas Series with different indexes are refused.
+    Precision, recall, F1 and F-beta are scikit-learn's
+    (:func:`sklearn.metrics.precision_recall_fscore_support` with ``zero_division``), so an
+    undefined one is NaN, without a warning, and ``note`` says why. Inputs are paired by
+    position; two pandas Series with different indexes are refused.
     """
     check_number("beta", beta, min=0.0, min_open=True)
-    zero_division = check_number("zero_division", zero_division, allow_nan=True)
-    check_same_index(y_true=y_true, y_score_or_pred=y_score_or_pred)
-    if threshold is None:
-        t, p_raw = as_label_pair(y_true, y_score_or_pred, ("y_true", "y_score_or_pred"))
-        _check_binary(y_true=t, y_score_or_pred=p_raw)
-        check_pos_label(pos_label, y_true=t, y_score_or_pred=p_raw)
-        t, p = np.asarray(t == pos_label, dtype=bool), np.asarray(p_raw == pos_label, dtype=bool)
-    else:
-        check_number("threshold", threshold)
-        t = _binary_truth(y_true, pos_label)
-        s = as_finite_float(y_score_or_pred, "y_score_or_pred", ndim=1)
-        p = s >= threshold
-    check_same_length(y_true=t, y_score_or_pred=p)
+    zero_division = _check_zero_division(zero_division)
+    t, p, threshold = _binary_pair(y_true, scores, predictions, threshold, pos_label)
     conf = np.bincount(2 * t.astype(np.intp) + p, minlength=4).reshape(2, 2)
     (tn, fp), (fn, tp) = conf
     notes = []
@@ -134,17 +168,16 @@ def binary_report(y_true: Any, y_score_or_pred: Any, *, threshold: float | None 
         notes.append("precision undefined: no predicted positives")
     if tp + fn == 0:
         notes.append("recall undefined: no positives")
-    precision = float(_ratio(np.array(tp), np.array(tp + fp), zero_division))
-    recall = float(_ratio(np.array(tp), np.array(tp + fn), zero_division))
-    b2 = beta * beta
-    f1 = float(_ratio(np.array(2 * tp), np.array(2 * tp + fp + fn), zero_division))
-    fbeta = float(_ratio(np.array((1 + b2) * tp), np.array((1 + b2) * tp + b2 * fn + fp),
-                         zero_division))
+    codes_true, codes_pred = t.astype(np.int8), p.astype(np.int8)
+    precision, recall, fbeta, _ = precision_recall_fscore_support(
+        codes_true, codes_pred, labels=[1], average=None, beta=beta, zero_division=zero_division)
+    f1 = fbeta if beta == 1 else precision_recall_fscore_support(
+        codes_true, codes_pred, labels=[1], average=None, zero_division=zero_division)[2]
     n = int(conf.sum())
-    return BinaryReport(precision=precision, recall=recall, f1=f1, fbeta=fbeta,
-                        accuracy=float((tp + tn) / n), prevalence=float((tp + fn) / n), support=n,
-                        confusion=conf.astype(np.int64),
-                        threshold=None if threshold is None else float(threshold),
+    return BinaryReport(precision=float(precision[0]), recall=float(recall[0]), f1=float(f1[0]),
+                        fbeta=float(fbeta[0]), accuracy=float((tp + tn) / n),
+                        prevalence=float((tp + fn) / n), support=n,
+                        confusion=conf.astype(np.int64), threshold=threshold,
                         note="; ".join(notes))
 
 
@@ -214,18 +247,21 @@ def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
     labs/w2_journey_through_data.ipynb. One row per class (``error_rate = 1 - recall``, the
     share of that class's examples the model gets wrong), then ``macro avg`` (unweighted mean
     over classes; its recall is the balanced accuracy) and ``weighted avg`` (weighted by
-    support). Undefined values are NaN and listed in ``note``; averages skip them. Inputs are
-    checked and paired as in :func:`confusion_frame` (two Series must share their index).
+    support). Precision, recall and F1 are scikit-learn's
+    (:func:`sklearn.metrics.precision_recall_fscore_support` with ``zero_division``: NaN by
+    default, or 0 or 1); undefined values are listed in ``note`` and the averages skip NaN.
+    Inputs are checked and paired as in :func:`confusion_frame` (two Series must share their
+    index).
     """
+    zero_division = _check_zero_division(zero_division)
     labels, ti, pi = _labels_and_codes(y_true, y_pred, labels)
     k = len(labels)
     cm = np.bincount(ti * k + pi, minlength=k * k).reshape(k, k)
     tp = np.diag(cm)
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
-    precision = _ratio(tp, predicted, zero_division)
-    recall = _ratio(tp, support, zero_division)
-    f1 = _ratio(2 * tp, support + predicted, zero_division)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        ti, pi, labels=np.arange(k), average=None, zero_division=zero_division)
     error = _ratio(support - tp, support, zero_division)
     notes = np.full(k, "", dtype=object)
     notes = np.where(predicted == 0, "precision undefined: never predicted", notes)

@@ -252,13 +252,13 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
         A DataFrame indexed by slice with the column ``support``, one column per metric,
         ``mean_score`` when ``y_score`` is given, and ``note`` ("" when every value is defined).
     """
-    metrics = _check_metrics(metrics)
+    chosen = _check_metrics(metrics)
     check_int("min_support", min_support, min=0)
     check_bool("include_overall", include_overall)
     zero_division = check_number("zero_division", zero_division, allow_nan=True)
     check_same_index(y_true=y_true, y_pred=y_pred, slices=slices, y_score=y_score)
     t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
-                                           need_pos=bool(set(metrics) - {"support", "accuracy"}))
+                                           need_pos=bool(set(chosen) - {"support", "accuracy"}))
     n = len(t_pos)
     cells = _cells(t_pos, p_pos, correct)
     score = None
@@ -272,11 +272,11 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
         names = [OVERALL, *names]
         if sums is not None and score is not None:
             sums = np.concatenate([[score.sum()], sums])
-    values, reasons = _metrics_from_cells(counts, ("support", *metrics), zero_division)
+    values, reasons = _metrics_from_cells(counts, ("support", *chosen), zero_division)
     support = values["support"]
     small = (support > 0) & (support < min_support)
     if small.any():
-        for m in metrics:
+        for m in chosen:
             if m != "support":
                 values[m] = np.where(small, np.nan, values[m])
         reasons.insert(0, np.where(small, "support below min_support", ""))
@@ -312,8 +312,8 @@ def _disparity(frame: pd.DataFrame, metric: str, *,
     if kind not in ("difference", "ratio"):
         raise ValueError(f"kind must be 'difference' or 'ratio', got {kind!r}")
     groups = frame[frame.index != OVERALL]
-    values = groups.loc[(groups["support"] >= min_support) & groups[metric].notna(), metric]
-    values = values.to_numpy(dtype=np.float64)
+    kept = groups.loc[(groups["support"] >= min_support) & groups[metric].notna(), metric]
+    values = kept.to_numpy(dtype=np.float64)
     if method == "between_groups":
         if len(values) < 2:
             return float("nan")
@@ -323,7 +323,7 @@ def _disparity(frame: pd.DataFrame, metric: str, *,
         return float(lo / hi) if hi > 0 else float("nan")
     if OVERALL not in frame.index:
         raise ValueError("method='to_overall' needs the '(overall)' row (include_overall=True)")
-    overall = float(frame.loc[OVERALL, metric])
+    overall = float(frame[metric].astype(np.float64).loc[OVERALL])
     if len(values) == 0 or np.isnan(overall):
         return float("nan")
     if kind == "difference":

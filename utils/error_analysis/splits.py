@@ -27,16 +27,17 @@ from utils._validation import (
     check_unique_columns,
 )
 
-__all__ = ["allocate", "stratified_split"]
+__all__ = ["stratified_split"]
 
 
-def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
+def _allocate(counts: Any, sizes: Any) -> npt.NDArray[np.int64]:
     """Split each count into parts proportional to ``sizes`` by largest-remainder rounding.
 
     Returns an (n_counts, n_sizes) integer array whose rows sum to ``counts``; ties in the
     remainders go to the earlier part. Every part with a positive size gets at least one
     element of a count when the count allows it (taken from the largest part).
-    Used by :func:`stratified_split` (labs/w2_journey_through_data.ipynb).
+    Private (no page calls it): :func:`stratified_split` (labs/w2_journey_through_data.ipynb)
+    splits each class with it.
 
     ``counts`` are whole numbers >= 0 (a scalar or a 1-D array); ``sizes`` are fractions >= 0
     summing to 1.
@@ -53,7 +54,7 @@ def allocate(counts: Any, sizes: Sequence[float]) -> npt.NDArray[np.int64]:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.broadcast_to(np.arange(len(w)), order.shape).copy(),
                       axis=1)
-    out = (floors + (ranks < need[:, None])).astype(np.int64)
+    out: npt.NDArray[np.int64] = (floors + (ranks < need[:, None])).astype(np.int64)
     positive = w > 0
     for i in np.flatnonzero(((out == 0) & positive).any(axis=1) & (c >= positive.sum())):
         for j in np.flatnonzero((out[i] == 0) & positive):
@@ -103,7 +104,7 @@ def _assign(strata: npt.NDArray[np.intp], n_strata: int, w: npt.NDArray[np.float
             rng: np.random.Generator) -> npt.NDArray[np.intp]:
     """Split index of every unit, with exact per-stratum allocation."""
     counts = np.bincount(strata, minlength=n_strata)
-    alloc = allocate(counts, w)
+    alloc = _allocate(counts, w)
     perm = rng.permutation(len(strata))
     order = perm[np.argsort(strata[perm], kind="stable")]
     starts = np.r_[0, np.cumsum(counts)[:-1]]
@@ -111,7 +112,8 @@ def _assign(strata: npt.NDArray[np.intp], n_strata: int, w: npt.NDArray[np.float
     pos_in_stratum[order] = np.arange(len(strata)) - np.repeat(starts, counts)
     bounds = np.cumsum(alloc, axis=1)
     split = (pos_in_stratum[:, None] >= bounds[strata]).sum(axis=1)
-    return split.astype(np.intp)
+    result: npt.NDArray[np.intp] = split.astype(np.intp)
+    return result
 
 
 def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] = (0.8, 0.1, 0.1),

@@ -7,10 +7,10 @@ the statistic is 0/0: it is *undefined*, and these functions return ``undefined`
 default) and emit an :class:`UndefinedAgreementWarning` saying why, never a silent 0 or 1.
 
 Layouts follow the reference implementations: :func:`cohen_kappa` takes two label vectors
-(scikit-learn's ``cohen_kappa_score``), :func:`fleiss_kappa` an ``(items, raters)`` table or an
-``(items, categories)`` count table (statsmodels), :func:`krippendorff_alpha` a
-``(raters, units)`` reliability matrix (the ``krippendorff`` package). Missing ratings are NaN
-or None.
+(it delegates to scikit-learn's ``cohen_kappa_score``), :func:`fleiss_kappa` an
+``(items, raters)`` table or an ``(items, categories)`` count table (statsmodels),
+:func:`krippendorff_alpha` a ``(raters, units)`` reliability matrix (the ``krippendorff``
+package). Missing ratings are NaN or None.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.metrics import cohen_kappa_score
 
 from utils._validation import (
     as_1d,
@@ -125,9 +126,20 @@ def cohen_kappa(
 ) -> float:
     """Cohen's kappa between two labellers: agreement beyond chance, 1 = perfect, 0 = chance.
 
-    Introduced in week3 (label consistency). Same definition as scikit-learn's
-    ``cohen_kappa_score``: ``1 - sum(w * observed) / sum(w * expected)`` over the confusion
-    table, where ``expected`` comes from each labeller's own label frequencies.
+    Introduced in week3 (label consistency). A thin wrapper of scikit-learn's
+    :func:`sklearn.metrics.cohen_kappa_score`, which computes
+    ``1 - sum(w * observed) / sum(w * expected)`` over the confusion table, where ``expected``
+    comes from each labeller's own label frequencies. The wrapper adds two things:
+
+    - **the input checks of** :mod:`utils`: no missing labels, one kind of label (numbers or
+      strings, not both), the same length, pandas inputs paired by position, and ``labels``
+      holding every label used. scikit-learn would compare ``1`` and ``"1"`` as different
+      labels, or count NaN as a label.
+    - **an explicit undefined case**: when chance disagreement is 0, which happens when both
+      labellers use one single label for everything (``cohen_kappa([1, 1], [1, 1])``), kappa is
+      0/0. scikit-learn returns NaN with NumPy's "invalid value" warning; this function returns
+      ``undefined`` (NaN by default) and, when that is NaN, emits an
+      :class:`UndefinedAgreementWarning` saying why.
 
     Args:
         a, b: labels from the two labellers, one per item, no missing values, of one kind
@@ -136,8 +148,7 @@ def cohen_kappa(
             this list is an error. Default: the sorted labels that occur.
         weights: ``None`` (any disagreement counts 1), ``"linear"`` (``|i - j|``) or
             ``"quadratic"`` (``(i - j)**2``), for ordered categories.
-        undefined: returned when expected disagreement is 0, e.g. both labellers use one single
-            label for everything (``cohen_kappa([1, 1], [1, 1])``); NaN by default.
+        undefined: returned when expected disagreement is 0 (see above); NaN by default.
     """
     x, y = as_label_pair(a, b, ("a", "b"))
     if labels is not None:
@@ -150,22 +161,16 @@ def cohen_kappa(
     if (codes == -1).any():
         which = "a" if (codes[:, 0] == -1).any() else "b"
         raise ValueError(f"{which} contains missing labels (NaN/None)")
-    k = len(cats)
-    confusion = np.bincount(codes[:, 0] * k + codes[:, 1], minlength=k * k).reshape(k, k)
-    confusion = confusion.astype(np.float64)
-    expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / confusion.sum()
-    idx = np.arange(k)
-    if weights is None:
-        w = (idx[:, None] != idx[None, :]).astype(np.float64)
-    elif weights == "linear":
-        w = np.abs(idx[:, None] - idx[None, :]).astype(np.float64)
+    if len(cats) == 1:  # one label for everything: 0/0 (and a 1 x 1 table scikit-learn warns of)
+        kappa = float("nan")
     else:
-        w = ((idx[:, None] - idx[None, :]) ** 2).astype(np.float64)
-    denom = float((w * expected).sum())
-    if denom <= 1e-12 * max(1.0, float(expected.sum())):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 is the undefined case below
+            kappa = float(cohen_kappa_score(codes[:, 0], codes[:, 1],
+                                            labels=np.arange(len(cats)), weights=weights))
+    if np.isnan(kappa):
         return _undefined(undefined, "Cohen's kappa is undefined: chance disagreement is 0 "
                                      "(both labellers use a single label)")
-    return float(1.0 - (w * confusion).sum() / denom)
+    return kappa
 
 
 def fleiss_kappa(

@@ -87,7 +87,7 @@ def decision_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     ``y_pred`` are paired by position (two Series must share their index).
     """
     y_true, y_pred = as_label_pair(y_true, y_pred)
-    report = binary_report(y_true, y_pred, threshold=None)
+    report = binary_report(y_true, predictions=y_pred)
     (tn, fp), _ = report.confusion
     return {"accuracy": report.accuracy, "precision": report.precision, "recall": report.recall,
             "f1": report.f1, "fpr": float(fp / (fp + tn)) if fp + tn else float("nan")}

@@ -20,9 +20,7 @@ from utils._validation import check_frame
 from utils.labeling.lf import ABSTAIN, LabelingFunction, labeling_function
 from utils.pipeline import normalise_comments
 
-__all__ = [
-    "NOT_SPAM", "RULES", "SPAM", "keyword_rule", "labeling_functions", "two_keywords", "weak_labels",
-]
+__all__ = ["NOT_SPAM", "RULES", "SPAM", "labeling_functions", "two_keywords", "weak_labels"]
 
 #: The label of spam.
 SPAM = 1
@@ -44,11 +42,11 @@ RULES: tuple[tuple[str, str, int], ...] = (
 _SHORT = 20  # characters: shorter comments are almost never spam in the training data
 
 
-def keyword_rule(name: str, pattern: str, label: int) -> LabelingFunction:
+def _keyword_rule(name: str, pattern: str, label: int) -> LabelingFunction:
     """A vectorised labeling function: ``label`` where the regex matches the normalised text.
 
-    Used by :func:`labeling_functions`, once for every rule of :data:`RULES`
-    (project/02_data.ipynb).
+    Private (no page calls it): :func:`labeling_functions` builds one for every rule of
+    :data:`RULES` (project/02_data.ipynb).
     """
     if isinstance(label, bool) or label not in (SPAM, NOT_SPAM):
         raise ValueError(f"label must be SPAM (1) or NOT_SPAM (0), got {label!r}")
@@ -77,7 +75,7 @@ def labeling_functions() -> list[LabelingFunction]:
 
     Introduced in project/02_data.ipynb. Pass the list to :func:`utils.labeling.lf.apply_lfs`.
     """
-    return [keyword_rule(*r) for r in RULES] + [_short]
+    return [_keyword_rule(*r) for r in RULES] + [_short]
 
 
 def weak_labels(comments: pd.DataFrame, lfs: list[LabelingFunction] | None = None) -> pd.Series:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 from utils.deployment.inference import ModelRunner
+from utils.deployment.monitoring.latency import LatencyTracker
 from utils.deployment.serving.config import ServerConfig
 from utils.deployment.serving.schemas import error_detail
 
@@ -42,39 +43,43 @@ CONTENT_TYPES: dict[str, tuple[str, ...]] = {
 
 
 class _LatencyWindow:
-    """The last ``window`` latencies (ms) and the count of answers by status code."""
+    """The count of answers by status code, and two latency windows (ms).
+
+    The windows are the :class:`~utils.deployment.monitoring.LatencyTracker` of week1/04: whole
+    requests answered below 400, and model calls.
+    """
 
     def __init__(self, window: int = 10_000) -> None:
-        self._total: deque[float] = deque(maxlen=window)
-        self._model: deque[float] = deque(maxlen=window)
+        self.total = LatencyTracker(window)
+        self.model = LatencyTracker(window)
         self._status: Counter[int] = Counter()
         self._lock = threading.Lock()
 
     def observe(self, ms: float, status: int) -> None:
         with self._lock:
             self._status[status] += 1
-            if status < 400:
-                self._total.append(ms)
+        if status < 400:
+            self.total.observe(ms)
 
     def observe_model(self, ms: float) -> None:
-        with self._lock:
-            self._model.append(ms)
+        self.model.observe(ms)
 
     @staticmethod
-    def _summary(values: Sequence[float]) -> dict[str, float | None]:
-        if not values:  # undefined: no observation yet (JSON has no NaN)
+    def _summary(tracker: LatencyTracker) -> dict[str, float | None]:
+        n = len(tracker)
+        if n == 0:  # undefined: no observation yet (the tracker's NaN; JSON has no NaN)
             return {"p50": None, "p95": None, "p99": None, "n": 0}
-        p = np.percentile(np.asarray(values), [50, 95, 99])
-        return {"p50": float(p[0]), "p95": float(p[1]), "p99": float(p[2]), "n": len(values)}
+        p = tracker.percentiles((50, 95, 99))
+        return {"p50": p[50.0], "p95": p[95.0], "p99": p[99.0], "n": n}
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            total, model, status = list(self._total), list(self._model), dict(self._status)
+            status = dict(self._status)
         return {
             "requests": sum(status.values()),
             "by_status": {str(k): v for k, v in sorted(status.items())},
-            "latency_ms": self._summary(total),
-            "model_latency_ms": self._summary(model),
+            "latency_ms": self._summary(self.total),
+            "model_latency_ms": self._summary(self.model),
         }
 
 

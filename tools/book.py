@@ -16,8 +16,16 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 
 #: What the built site is made from: a change to any of these makes ``_build/html`` stale.
-SOURCE_GLOBS = ("*.md", "*.yml", "*.bib", "_static/**/*", "_ext/**/*.py", "utils/**/*.py",
-                "quizzes/**/*", *(f"{d}/**/*" for d in CONTENT_DIRS))
+SOURCE_GLOBS = (
+    "*.md",
+    "*.yml",
+    "*.bib",
+    "_static/**/*",
+    "_ext/**/*.py",
+    "utils/**/*.py",
+    "utils/quiz/**/*",
+    *(f"{d}/**/*" for d in CONTENT_DIRS),
+)
 #: Written by tools/build_book.py after a build that succeeded.
 BUILD_STAMP = ROOT / "_build" / "html" / ".mlprod-built"
 
@@ -28,8 +36,12 @@ def stale_sources() -> list[Path]:
     Used by the browser tests, which rebuild the site rather than test an old one.
     """
     built = BUILD_STAMP.stat().st_mtime if BUILD_STAMP.exists() else float("-inf")
-    found = {p for pattern in SOURCE_GLOBS for p in ROOT.glob(pattern)
-             if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts}
+    found = {
+        p
+        for pattern in SOURCE_GLOBS
+        for p in ROOT.glob(pattern)
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts
+    }
     return sorted(p for p in found if p.stat().st_mtime > built)
 
 

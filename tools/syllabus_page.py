@@ -5,20 +5,21 @@ Usage::
     python tools/syllabus_page.py [PATH_TO_SYLLABUS_MD]   # default ../shared/reference/syllabus.md
 
 For every syllabus ID it looks for the MyST label ``(syl-<id>)=`` (ID lower-cased, dot to hyphen)
-in the book's notebooks and markdown files. A found label becomes a link to its section; the
-section counts as having an executable demonstration when the notebook holds a code cell between
-that label and the next heading of the same or a higher level. IDs with no label are listed as
-planned, with the issue that will write them.
+in the book's notebooks and markdown pages (found by ``tools/book_labels.py``; a label defined
+twice is an error). A found label becomes a link to its section; the section counts as having an
+executable demonstration when the notebook holds a code cell between that label and the next
+heading of the same or a higher level. IDs with no label are listed as planned, with the issue
+that will write them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 
-from book import CONTENT_DIRS, ROOT
+from book import ROOT
+from book_labels import Cell, DuplicateLabelError, Label, cells, scan
 
 PLANNED_ISSUE = {"W1": 4, "W1.LAB": 3, "W2": 5, "W3": 6, "W3.LAB": 6, "FP": 8}
 QUIZ_ISSUE = 7
@@ -41,38 +42,35 @@ def read_syllabus(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _cells(path: Path) -> list[tuple[str, str]]:
-    if path.suffix == ".ipynb":
-        nb = json.loads(path.read_text())
-        return [(c["cell_type"], "".join(c["source"])) for c in nb["cells"]]
-    return [("markdown", path.read_text())]
+    """(kind, source) of each cell of a notebook, or of a markdown page as one cell."""
+    return [(c.kind, c.source) for c in cells(path)]
 
 
 def find_labels() -> dict[str, tuple[str, bool]]:
-    """Map each ``syl-*`` label to (document path without suffix, has a demonstration)."""
+    """Map each ``syl-*`` label to (document path without suffix, has a demonstration).
+
+    Raises :class:`book_labels.DuplicateLabelError` when a label is defined twice.
+    """
     found: dict[str, tuple[str, bool]] = {}
-    for folder in CONTENT_DIRS:
-        for path in sorted((ROOT / folder).glob("*")):
-            if path.suffix not in (".ipynb", ".md"):
-                continue
-            cells = _cells(path)
-            doc = path.relative_to(ROOT).with_suffix("").as_posix()
-            for i, (kind, text) in enumerate(cells):
-                if kind != "markdown":
-                    continue
-                for match in re.finditer(r"^\((syl-[a-z0-9-]+)\)=\s*\n(#+)", text, re.M):
-                    level = len(match.group(2))
-                    found[match.group(1)] = (doc, _has_demo(cells, i, match.end(), level))
+    for name, label in scan().items():
+        if name.startswith("syl-"):
+            doc = label.document.rsplit(".", 1)[0]
+            found[name] = (doc, _has_demo(cells(ROOT / label.document), label))
     return found
 
 
-def _has_demo(cells: list[tuple[str, str]], start: int, offset: int, level: int) -> bool:
-    rest_of_cell = cells[start][1][offset:]
-    if re.search(rf"^#{{1,{level}}} ", rest_of_cell, re.M):
+def _has_demo(doc_cells: list[Cell], label: Label) -> bool:
+    """Whether a code cell runs between the label's heading and the next heading as high."""
+    if label.level == 0:
         return False
-    for kind, text in cells[start + 1:]:
+    heading = re.compile(rf"^#{{1,{label.level}}} ", re.M)
+    rest_of_cell = "\n".join(doc_cells[label.cell].source.splitlines()[label.line + 1 :])
+    if heading.search(rest_of_cell):
+        return False
+    for kind, text, _id in doc_cells[label.cell + 1 :]:
         if kind == "code" and text.strip():
             return True
-        if kind == "markdown" and re.search(rf"^#{{1,{level}}} ", text, re.M):
+        if kind == "markdown" and heading.search(text):
             return False
     return False
 
@@ -98,8 +96,11 @@ def render(rows: list[tuple[str, str, str]], labels: dict[str, tuple[str, bool]]
             where = f"{{ref}}`{label}` in {{doc}}`/{doc}`"
             status = "yes" if demo else "prose"
         else:
-            issue = QUIZ_ISSUE if re.search(r"\.(Q[A-Z]|PQ)$", item_id) else (
-                PLANNED_ISSUE.get(item_id) or PLANNED_ISSUE[item_id.split(".")[0]])
+            issue = (
+                QUIZ_ISSUE
+                if re.search(r"\.(Q[A-Z]|PQ)$", item_id)
+                else (PLANNED_ISSUE.get(item_id) or PLANNED_ISSUE[item_id.split(".")[0]])
+            )
             where, status = f"*planned, not yet written* (issue {issue})", "planned"
         out.append(f"| {item_id} | {topic} | {where} | {status} |")
     return "\n".join(out) + "\n"
@@ -107,10 +108,17 @@ def render(rows: list[tuple[str, str, str]], labels: dict[str, tuple[str, bool]]
 
 def main(argv: list[str]) -> int:
     source = Path(argv[0]) if argv else ROOT.parent / "shared" / "reference" / "syllabus.md"
-    page = render(read_syllabus(source), find_labels())
+    try:
+        labels = find_labels()
+    except DuplicateLabelError as exc:
+        print(f"syllabus_page: {exc}", file=sys.stderr)
+        return 1
+    page = render(read_syllabus(source), labels)
     (ROOT / "syllabus.md").write_text(page)
-    print(f"wrote syllabus.md: {page.count('| yes |')} with demo, {page.count('| prose |')} prose, "
-          f"{page.count('| planned |')} planned")
+    print(
+        f"wrote syllabus.md: {page.count('| yes |')} with demo, {page.count('| prose |')} prose, "
+        f"{page.count('| planned |')} planned"
+    )
     return 0
 
 

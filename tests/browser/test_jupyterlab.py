@@ -1,7 +1,8 @@
 """The notebooks in JupyterLab, the learner's other front end: opening one changes nothing.
 
 JupyterLab renders the notes' MyST markup with jupyterlab-myst (installed with the book), so an
-exercise reads as an exercise and its solution stays folded until the learner opens it.
+exercise reads as an exercise and its solution stays folded until the learner opens it. A link in
+a quiz's feedback opens the notes at the linked section, in a tab of the same window.
 
 A real JupyterLab (``python -m jupyter lab``, as the README starts it) serves copies of the
 notebooks on 127.0.0.1, and Chromium opens them. JupyterLab rewrites a notebook's kernel
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from utils import quiz
 from utils.deployment.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +35,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NOTEBOOKS = ["labs/w2_journey_through_data.ipynb", "week2/01_modeling_overview.ipynb"]
 EXERCISES = "week1/01_lifecycle.ipynb"  # a note whose exercises the MyST test reads
 TOKEN = "mlprod-test"
+#: A quiz whose feedback links to a section that starts far down a long cell of its notes,
+#: copied with the folder they share (links are relative to the quiz page).
+QUIZ_BANK, QUIZ_LABEL = "w3_qa", "syl-w3-04"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +46,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("lab")
     for name in [*NOTEBOOKS, EXERCISES]:
         shutil.copy(ROOT / name, root / Path(name).name)
+    bank = quiz.load_bank(QUIZ_BANK)
+    for name in (bank.page, quiz.load_labels()[QUIZ_LABEL].path):
+        (root / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, root / name)
     old = json.loads((ROOT / NOTEBOOKS[1]).read_text())
     old["metadata"]["kernelspec"]["display_name"] = "Python 3"  # what 16 notebooks carried
     (root / "control_old_kernelspec.ipynb").write_text(json.dumps(old, indent=1))
@@ -130,3 +139,105 @@ def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(browser: objec
         assert answer.is_visible()
     finally:
         context.close()
+
+
+def _set_windowing(url: str, mode: str) -> None:
+    """JupyterLab's notebook windowing mode, for the pages opened from now on."""
+    response = httpx.put(f"{url}/lab/api/settings/@jupyterlab/notebook-extension:tracker",
+                         headers={"Authorization": f"token {TOKEN}"}, timeout=10,
+                         json={"raw": json.dumps({"windowingMode": mode})})
+    assert response.status_code == 204, response.text
+
+
+def _heading_in_view(page: object, label: str) -> bool:
+    """Whether the heading with id ``label`` is shown inside the viewport of its notebook."""
+    return page.evaluate("""(label) => {
+        const el = [...document.querySelectorAll(`.jp-NotebookPanel [id="${label}"]`)]
+            .find(e => e.getBoundingClientRect().height > 0);
+        const cells = el && el.closest('.jp-WindowedPanel-outer');
+        if (!cells) return false;
+        const h = el.getBoundingClientRect(), v = cells.getBoundingClientRect();
+        return h.top >= v.top && h.bottom <= v.bottom;
+    }""", label)
+
+
+def _run_all(page: object) -> None:
+    """Run > Run All Cells, as the quiz page says; again if the kernel was not connected yet.
+
+    JupyterLab may show the kernel as idle before its connection is up; a cell run then does
+    not start (its prompt stays "[ ]"), so the menu is used again until one does.
+    """
+    for _ in range(5):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.wait_for_timeout(500)
+        try:
+            page.wait_for_function("""() => [...document.querySelectorAll(
+                '.jp-CodeCell .jp-InputPrompt')].every(p => p.innerText.trim() !== '[ ]:')""",
+                                   timeout=10_000)
+            return
+        except Exception:  # playwright's TimeoutError
+            continue
+    raise AssertionError("Run All Cells did not run the quiz cell")
+
+
+def _sessions(url: str) -> list[str]:
+    found = httpx.get(f"{url}/api/sessions?token={TOKEN}", timeout=10).json()
+    return sorted(s["path"] for s in found)
+
+
+# JupyterLab 4.6's default is contentVisibility; "full" attaches only the cells on screen, and
+# "none" (the fixture's setting) attaches every cell.
+@pytest.mark.parametrize("windowing", ["contentVisibility", "full", "none"])
+def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
+        browser: object, lab: tuple[str, Path], windowing: str) -> None:
+    url = lab[0]
+    bank = quiz.load_bank(QUIZ_BANK)
+    target = quiz.load_labels()[QUIZ_LABEL]
+    k = next(k for k, x in enumerate(bank.questions)
+             if x.kind == "single" and all(QUIZ_LABEL in o.feedback for o in x.options))
+    _set_windowing(url, windowing)
+    before = set(_sessions(url))  # kernels that other tests left running
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    popups: list[object] = []
+    page.on("popup", lambda popup: popups.append(popup))
+    try:
+        page.goto(f"{url}/lab/tree/{bank.page}?reset&token={TOKEN}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               state="attached", timeout=60_000)
+        _run_all(page)
+        question = page.locator(".jp-OutputArea-output .widget-vbox").filter(
+            has_text=f"Question {k + 1} of {len(bank.questions)}").last
+        question.wait_for(timeout=60_000)
+        question.scroll_into_view_if_needed()
+        question.locator(".widget-radio-box label").first.click()
+        question.get_by_role("button", name=quiz.UI_TEXT["check"]).click()
+        link = page.locator(f'a.mlq-ref[data-mlq-label="{QUIZ_LABEL}"]')
+        link.wait_for(timeout=30_000)
+        notes = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
+            has_text=Path(target.path).name)
+        for click in (1, 2):
+            link.click()
+            deadline = time.monotonic() + 30
+            while not _heading_in_view(page, QUIZ_LABEL) and time.monotonic() < deadline:
+                page.wait_for_timeout(250)
+            page.wait_for_timeout(3500)  # lab_links.js settles; the heading must stay in view
+            assert _heading_in_view(page, QUIZ_LABEL), f"click {click}: the section is not in view"
+            assert notes.count() == 1, f"click {click}: the notes are open in {notes.count()} tabs"
+            assert "lm-mod-current" in (notes.get_attribute("class") or "")
+            assert len(context.pages) == 1 and popups == [], "a link opened another browser page"
+            started = [p for p in _sessions(url) if p not in before]
+            assert started == sorted([bank.page, target.path]), "one kernel for each notebook"
+            # the learner reads on from the top of the notes, then goes back to the quiz
+            page.evaluate("""() => document.querySelectorAll('.jp-WindowedPanel-outer')
+                .forEach(e => { if (e.getBoundingClientRect().height > 0) e.scrollTop = 0; })""")
+            page.wait_for_timeout(500)
+            assert not _heading_in_view(page, QUIZ_LABEL)
+            page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
+                has_text=Path(bank.page).name).click()
+    finally:
+        context.close()
+        _set_windowing(url, "none")
+        for session in httpx.get(f"{url}/api/sessions?token={TOKEN}", timeout=10).json():
+            httpx.delete(f"{url}/api/sessions/{session['id']}?token={TOKEN}", timeout=10)

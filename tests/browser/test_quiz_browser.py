@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import pytest
 
 from utils import quiz as q
+from utils.quiz.markup import plain, score_text
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ BANK = q.load_bank("w2_qb")
 
 def _first_words(markup: str, n: int = 6) -> str:
     """The opening words of a feedback text, free of markup, to look for on the page."""
-    return " ".join(q._plain(markup).split()[:n])
+    return " ".join(plain(markup).split()[:n])
 
 
 def _single_choice(index: int = 0) -> q.Question:
@@ -52,7 +53,7 @@ def test_quiz_is_wired_and_complete(quiz_page) -> None:  # type: ignore[no-untyp
     root = page.locator(f"#mlq-{BANK.id}")
     assert root.get_attribute("data-mlq-ready") == "1", "quiz.js did not initialise the quiz"
     assert page.locator(f"#mlq-{BANK.id} li.mlq-question").count() == len(BANK.questions)
-    assert _score(page) == q._score_text(0, 0, len(BANK.questions))
+    assert _score(page) == score_text(0, 0, len(BANK.questions))
     assert page.locator('script[src^="http"]').count() == 0, "the page loads a script from a CDN"
     assert log.problems() == []
 
@@ -65,18 +66,18 @@ def test_wrong_then_right_answer(quiz_page) -> None:  # type: ignore[no-untyped-
     right = next(o for o in question.options if o.correct)
     total = len(BANK.questions)
 
-    li.get_by_label(q._plain(wrong.text), exact=True).check()
+    li.get_by_label(plain(wrong.text), exact=True).check()
     li.get_by_role("button", name=q.UI_TEXT["check"]).click()
     feedback = li.locator(".mlq-feedback")
     assert q.UI_TEXT["incorrect"] in feedback.inner_text()
     assert _first_words(wrong.feedback) in " ".join(feedback.inner_text().split())
-    assert _score(page) == q._score_text(0, 1, total)
+    assert _score(page) == score_text(0, 1, total)
 
-    li.get_by_label(q._plain(right.text), exact=True).check()
+    li.get_by_label(plain(right.text), exact=True).check()
     li.get_by_role("button", name=q.UI_TEXT["check"]).click()
     assert q.UI_TEXT["correct"] in feedback.inner_text()
     assert _first_words(right.feedback) in " ".join(feedback.inner_text().split())
-    assert _score(page) == q._score_text(1, 1, total)
+    assert _score(page) == score_text(1, 1, total)
 
     # a resolved {ref} link in the feedback leads to a page that has the label as an anchor
     links = feedback.locator("a.mlq-ref")
@@ -113,7 +114,7 @@ def test_keyboard_only(quiz_page) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.press("Enter")
     assert q.UI_TEXT["correct"] in li.locator(".mlq-feedback").inner_text()
     assert li.locator(".mlq-feedback").get_attribute("aria-live") == "polite"
-    assert _score(page) == q._score_text(1, 1, len(BANK.questions))
+    assert _score(page) == score_text(1, 1, len(BANK.questions))
 
     # a numeric answer typed and submitted with Enter
     numeric = next(x for x in BANK.questions if x.kind == "numeric")
@@ -122,7 +123,7 @@ def test_keyboard_only(quiz_page) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.type(f"{numeric.answer:g}")
     page.keyboard.press("Enter")
     assert q.UI_TEXT["correct"] in _question(page, numeric).locator(".mlq-feedback").inner_text()
-    assert _score(page) == q._score_text(2, 2, len(BANK.questions))
+    assert _score(page) == score_text(2, 2, len(BANK.questions))
     assert log.problems() == []
 
 
@@ -131,13 +132,13 @@ def test_try_again_resets(quiz_page) -> None:  # type: ignore[no-untyped-def]
     multiple = next(x for x in BANK.questions if x.kind == "multiple")
     li = _question(page, multiple)
     for i in multiple.correct_options:
-        li.get_by_label(q._plain(multiple.options[i].text), exact=True).check()
+        li.get_by_label(plain(multiple.options[i].text), exact=True).check()
     li.get_by_role("button", name=q.UI_TEXT["check"]).click()
     assert q.UI_TEXT["correct"] in li.locator(".mlq-feedback").inner_text()
     assert re.match(r"Score: 1 / \d+", _score(page))
 
     page.get_by_role("button", name=q.UI_TEXT["reset"]).click()
-    assert _score(page) == q._score_text(0, 0, len(BANK.questions))
+    assert _score(page) == score_text(0, 0, len(BANK.questions))
     assert li.locator("input:checked").count() == 0
     assert li.locator(".mlq-feedback").inner_text().strip() == ""
     assert log.problems() == []

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 
 
-def assert_withholds_exactly(body: dict[str, Any], confidence: np.ndarray, threshold: float) -> None:
+def assert_withholds_exactly(
+    body: dict[str, Any], confidence: np.ndarray, threshold: float
+) -> None:
     """The answer withholds exactly the predictions less confident than ``threshold``, and says so."""
     held = np.array([p["withheld"] for p in body["predictions"]])
     np.testing.assert_array_equal(held, confidence < threshold)

@@ -46,6 +46,7 @@ TOOLS = {
     "types-pyyaml": "types of PyYAML for mypy",
     "starlette": "pinned with FastAPI; utils imports it for the server's middleware",
     "uvicorn": "runs the server",
+    "jsonschema": "tests/test_quiz_data.py checks the generated bank schema with it (importorskip)",
 }
 
 
@@ -97,16 +98,21 @@ def test_every_module_utils_imports_is_declared() -> None:
 def test_every_declared_distribution_is_used() -> None:
     used = set().union(*_distributions(_imports((ROOT / "utils").rglob("*.py"))).values())
     unused = sorted(d for d in _declared() if d not in used and d not in RUNTIME_ONLY)
-    assert not unused, (f"pyproject.toml declares {unused} but utils never imports them; "
-                        "remove them, or say in RUNTIME_ONLY why they are needed")
+    assert not unused, (
+        f"pyproject.toml declares {unused} but utils never imports them; "
+        "remove them, or say in RUNTIME_ONLY why they are needed"
+    )
 
 
 def test_every_requirement_is_used() -> None:
     declared = _declared()
     code = [p for d in ("utils", "tests", "tools", "benchmarks") for p in (ROOT / d).rglob("*.py")]
     used = set().union(*_distributions(_imports(code)).values())
-    names = [n for n in map(_requirement_name, (ROOT / "requirements.txt").read_text().splitlines())
-             if n]
+    names = [
+        n for n in map(_requirement_name, (ROOT / "requirements.txt").read_text().splitlines()) if n
+    ]
     idle = sorted(n for n in names if n not in declared and n not in used and n not in TOOLS)
-    assert not idle, (f"requirements.txt lists {idle}, which nothing imports and no tool needs; "
-                      "remove them (the lock follows) or say in TOOLS why they are there")
+    assert not idle, (
+        f"requirements.txt lists {idle}, which nothing imports and no tool needs; "
+        "remove them (the lock follows) or say in TOOLS why they are there"
+    )

@@ -74,9 +74,15 @@ class _Scaled:
 
 @pytest.fixture(scope="module")
 def app(sk_model: LogisticRegression):
-    return create_app(_Scaled(sk_model), model_name="digits", model_version="7",
-                      input_shape=(8, 8), class_names=DIGIT_NAMES, max_request_rows=50,
-                      max_body_bytes=20_000)
+    return create_app(
+        _Scaled(sk_model),
+        model_name="digits",
+        model_version="7",
+        input_shape=(8, 8),
+        class_names=DIGIT_NAMES,
+        max_request_rows=50,
+        max_body_bytes=20_000,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +95,16 @@ def client(app) -> TestClient:
 def keras_model():
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.MaxPooling2D(4),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(4),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def _png(pixels: np.ndarray, mode: str = "L", fmt: str = "PNG") -> bytes:
@@ -144,7 +152,15 @@ def test_docs_and_openapi(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/ready", "/metadata", "/metrics", "/predict", "/predict/image"} == set(paths)
+    assert {
+        "/health",
+        "/ready",
+        "/metadata",
+        "/metrics",
+        "/metrics.json",
+        "/predict",
+        "/predict/image",
+    } == set(paths)
 
 
 def test_predict_one_and_batch_match_the_model(client, sk_model, digits) -> None:
@@ -165,14 +181,18 @@ def test_min_confidence_withholds_exactly_the_unsure(client, sk_model, digits) -
     X, _ = digits
     conf = _expected(sk_model, X[:50]).max(axis=1)
     threshold = float(np.quantile(conf, 0.3))
-    body = client.post(f"/predict?min_confidence={threshold}", json={"inputs": X[:50].tolist()}).json()
+    body = client.post(
+        f"/predict?min_confidence={threshold}", json={"inputs": X[:50].tolist()}
+    ).json()
     assert_withholds_exactly(body, conf, threshold)
 
 
 def test_image_upload_matches_json(client, sk_model, digits) -> None:
     X, _ = digits
     pixels = np.clip(X[3], 0, 255).astype(np.uint8)
-    r = client.post("/predict/image", files={"file": ("../../etc/passwd", _png(pixels), "image/png")})
+    r = client.post(
+        "/predict/image", files={"file": ("../../etc/passwd", _png(pixels), "image/png")}
+    )
     assert r.status_code == 200, r.text
     got = list(r.json()["predictions"][0]["probabilities"].values())
     np.testing.assert_allclose(got, _expected(sk_model, pixels[None])[0], atol=1e-9)
@@ -186,16 +206,19 @@ def test_image_upload_converts_and_resizes(client) -> None:
     notes = " ".join(r.json()["notes"])
     assert "RGB to L" in notes and "24x16 to 8x8" in notes
     jpeg = _png(np.full((8, 8), 100), fmt="JPEG")
-    assert client.post("/predict/image", files={"file": ("x.jpg", jpeg, "image/jpeg")}).status_code == 200
+    assert (
+        client.post("/predict/image", files={"file": ("x.jpg", jpeg, "image/jpeg")}).status_code
+        == 200
+    )
 
 
 def test_metrics_count_requests(app, sk_model, digits) -> None:
     X, _ = digits
     with TestClient(app) as c:
-        before = c.get("/metrics").json()
+        before = c.get("/metrics.json").json()
         c.post("/predict", json={"inputs": X[0].tolist()})
         c.post("/predict", json={"inputs": [1, 2]})
-        after = c.get("/metrics").json()
+        after = c.get("/metrics.json").json()
     assert after["requests"] - before["requests"] == 2
     assert after["by_status"]["422"] - before["by_status"].get("422", 0) == 1
     assert after["latency_ms"]["n"] >= 1 and after["latency_ms"]["p50"] > 0
@@ -205,7 +228,10 @@ def test_image_route_absent_for_tabular_model(sk_model) -> None:
     app = create_app(sk_model, class_names=DIGIT_NAMES)
     with TestClient(app) as c:
         assert c.get("/metadata").json()["accepts_images"] is False
-        assert c.post("/predict/image", files={"file": ("a.png", b"x", "image/png")}).status_code == 404
+        assert (
+            c.post("/predict/image", files={"file": ("a.png", b"x", "image/png")}).status_code
+            == 404
+        )
         assert c.post("/predict", json={"inputs": [0.0] * 64}).status_code == 200
 
 
@@ -221,24 +247,45 @@ MALFORMED_JSON = [
     ("batch of wrong shape", {"inputs": [[ROW] * 7] * 2}, 422, "inputs", "has shape (2, 7, 8)"),
     ("ragged rows", {"inputs": [ROW, ROW[:3]] + [ROW] * 6}, 422, "inputs", "unequal lengths"),
     ("ragged batch", {"inputs": [GOOD, GOOD[:4]]}, 422, "inputs", "unequal lengths"),
-    ("string value", {"inputs": [ROW] * 7 + [["a", *ROW[1:]]]}, 422, "inputs", "inputs[7][0] is the string 'a'"),
-    ("null value", {"inputs": [[None, *ROW[1:]]] + [ROW] * 7}, 422, "inputs", "inputs[0][0] is null"),
+    (
+        "string value",
+        {"inputs": [ROW] * 7 + [["a", *ROW[1:]]]},
+        422,
+        "inputs",
+        "inputs[7][0] is the string 'a'",
+    ),
+    (
+        "null value",
+        {"inputs": [[None, *ROW[1:]]] + [ROW] * 7},
+        422,
+        "inputs",
+        "inputs[0][0] is null",
+    ),
     ("boolean values", {"inputs": [[True] * 8] * 8}, 422, "inputs", "boolean true"),
     ("object value", {"inputs": [[{"x": 1}, *ROW[1:]]] + [ROW] * 7}, 422, "inputs", "an object"),
-    ("huge integer", {"inputs": [[10 ** 30, *ROW[1:]]] + [ROW] * 7}, 422, "inputs", "too large"),
+    ("huge integer", {"inputs": [[10**30, *ROW[1:]]] + [ROW] * 7}, 422, "inputs", "too large"),
     ("empty batch", {"inputs": []}, 422, "inputs", "empty"),
     ("batch of empties", {"inputs": [[], []]}, 422, "inputs", "empty"),
     ("missing field", {}, 422, "inputs", "field inputs is required"),
     ("misspelled field", {"input": GOOD}, 422, "input", "Extra inputs are not permitted"),
     ("inputs not a list", {"inputs": 3}, 422, "inputs", "valid list"),
     ("too many rows", {"inputs": [[[0] * 8] * 8] * 51}, 422, "inputs", "at most 50 per request"),
-    ("deep nesting", {"inputs": json.loads("[" * 70 + "1" + "]" * 70)}, 422, "inputs", "nested too deeply"),
+    (
+        "deep nesting",
+        {"inputs": json.loads("[" * 70 + "1" + "]" * 70)},
+        422,
+        "inputs",
+        "nested too deeply",
+    ),
     ("body is a list", [1, 2, 3], 422, "body", "valid dictionary"),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "status", "field", "message"), MALFORMED_JSON,
-                         ids=[c[0] for c in MALFORMED_JSON])
+@pytest.mark.parametrize(
+    ("case", "body", "status", "field", "message"),
+    MALFORMED_JSON,
+    ids=[c[0] for c in MALFORMED_JSON],
+)
 def test_malformed_json(client, case, body, status, field, message) -> None:
     r = client.post("/predict", json=body)
     assert r.status_code == status, r.text
@@ -248,21 +295,43 @@ def test_malformed_json(client, case, body, status, field, message) -> None:
 
 
 RAW_BODIES = [
-    ("NaN literal", b'{"inputs": [[NaN, 0, 0, 0, 0, 0, 0, 0]' + b', [0,0,0,0,0,0,0,0]' * 7 + b"]}",
-     "application/json", 422, "NaN or infinite value(s), the first at index (0, 0, 0)"),
-    ("Infinity literal", b'{"inputs": [' + b"[0,0,0,0,0,0,0,0]," * 7 + b"[0,0,0,Infinity,0,0,0,0]]}",
-     "application/json", 422, "the first at index (0, 7, 3)"),
-    ("overflow to infinity", b'{"inputs": [[1e999' + b",0" * 7 + b"]" + b",[0,0,0,0,0,0,0,0]" * 7 + b"]}",
-     "application/json", 422, "NaN or infinite"),
+    (
+        "NaN literal",
+        b'{"inputs": [[NaN, 0, 0, 0, 0, 0, 0, 0]' + b", [0,0,0,0,0,0,0,0]" * 7 + b"]}",
+        "application/json",
+        422,
+        "NaN or infinite value(s), the first at index (0, 0, 0)",
+    ),
+    (
+        "Infinity literal",
+        b'{"inputs": [' + b"[0,0,0,0,0,0,0,0]," * 7 + b"[0,0,0,Infinity,0,0,0,0]]}",
+        "application/json",
+        422,
+        "the first at index (0, 7, 3)",
+    ),
+    (
+        "overflow to infinity",
+        b'{"inputs": [[1e999' + b",0" * 7 + b"]" + b",[0,0,0,0,0,0,0,0]" * 7 + b"]}",
+        "application/json",
+        422,
+        "NaN or infinite",
+    ),
     ("broken JSON", b'{"inputs": [[1, 2,', "application/json", 422, "JSON decode error"),
     ("plain text", b"1 2 3", "text/plain", 415, "content type 'text/plain' is not accepted"),
-    ("form encoded", b"inputs=1", "application/x-www-form-urlencoded", 415, "send application/json"),
+    (
+        "form encoded",
+        b"inputs=1",
+        "application/x-www-form-urlencoded",
+        415,
+        "send application/json",
+    ),
     ("xml", b"<inputs/>", "application/xml", 415, "is not accepted"),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "ctype", "status", "message"), RAW_BODIES,
-                         ids=[c[0] for c in RAW_BODIES])
+@pytest.mark.parametrize(
+    ("case", "content", "ctype", "status", "message"), RAW_BODIES, ids=[c[0] for c in RAW_BODIES]
+)
 def test_malformed_raw_bodies(client, case, content, ctype, status, message) -> None:
     r = client.post("/predict", content=content, headers={"content-type": ctype})
     assert r.status_code == status, r.text
@@ -296,25 +365,38 @@ def test_oversized_chunked_body_is_cut_off(client) -> None:
 
 
 def test_bad_content_length_header(client) -> None:
-    r = client.post("/predict", content=b"{}", headers={"content-length": "abc",
-                                                       "content-type": "application/json"})
+    r = client.post(
+        "/predict",
+        content=b"{}",
+        headers={"content-length": "abc", "content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert r.json()["detail"][0]["loc"] == ["header", "content-length"]
 
 
 IMAGE_CASES = [
-    ("corrupt png", ("a.png", b"\x89PNG\r\n\x1a\nnot really", "image/png"), 422, "could not be decoded"),
+    (
+        "corrupt png",
+        ("a.png", b"\x89PNG\r\n\x1a\nnot really", "image/png"),
+        422,
+        "could not be decoded",
+    ),
     ("truncated png", ("a.png", _png(np.zeros((8, 8)))[:40], "image/png"), 422, "file"),
     ("empty file", ("a.png", b"", "image/png"), 422, "file is empty"),
     ("text file", ("a.txt", b"hello", "text/plain"), 415, "content type 'text/plain'"),
-    ("gif declared as png", ("a.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/png"), 422,
-     "could not be decoded as a PNG or JPEG"),
+    (
+        "gif declared as png",
+        ("a.png", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/png"),
+        422,
+        "could not be decoded as a PNG or JPEG",
+    ),
     ("pdf", ("a.pdf", b"%PDF-1.4", "application/pdf"), 415, "send a PNG or JPEG"),
 ]
 
 
-@pytest.mark.parametrize(("case", "file", "status", "message"), IMAGE_CASES,
-                         ids=[c[0] for c in IMAGE_CASES])
+@pytest.mark.parametrize(
+    ("case", "file", "status", "message"), IMAGE_CASES, ids=[c[0] for c in IMAGE_CASES]
+)
 def test_malformed_images(client, case, file, status, message) -> None:
     r = client.post("/predict/image", files={"file": file})
     assert r.status_code == status, r.text
@@ -326,16 +408,21 @@ def test_image_route_needs_multipart_and_a_file(client) -> None:
     r = client.post("/predict/image", json={"inputs": GOOD})
     assert r.status_code == 415
     assert "multipart/form-data" in r.json()["detail"][0]["msg"]
-    r = client.post("/predict/image", files={"other": ("a.png", _png(np.zeros((8, 8))), "image/png")})
+    r = client.post(
+        "/predict/image", files={"other": ("a.png", _png(np.zeros((8, 8))), "image/png")}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "file"]
 
 
 def test_image_bomb_is_refused_before_decoding(sk_model) -> None:
-    app = create_app(_Scaled(sk_model), input_shape=(8, 8), class_names=DIGIT_NAMES,
-                     max_image_pixels=1000)
+    app = create_app(
+        _Scaled(sk_model), input_shape=(8, 8), class_names=DIGIT_NAMES, max_image_pixels=1000
+    )
     with TestClient(app) as c:
-        r = c.post("/predict/image", files={"file": ("a.png", _png(np.zeros((40, 40))), "image/png")})
+        r = c.post(
+            "/predict/image", files={"file": ("a.png", _png(np.zeros((40, 40))), "image/png")}
+        )
     assert r.status_code == 422 and "at most 1000 pixels" in r.json()["detail"][0]["msg"]
 
 
@@ -346,13 +433,17 @@ def test_unknown_route_and_method_are_json(client) -> None:
 
 
 def test_value_range(sk_model) -> None:
-    app = create_app(_Scaled(sk_model), input_shape=(8, 8), class_names=DIGIT_NAMES,
-                     value_range=(0, 255))
+    app = create_app(
+        _Scaled(sk_model), input_shape=(8, 8), class_names=DIGIT_NAMES, value_range=(0, 255)
+    )
     with TestClient(app) as c:
         bad = [[0.0] * 8] * 7 + [[0.0] * 5 + [300.0, 0.0, 0.0]]
         r = c.post("/predict", json={"inputs": bad})
         assert r.status_code == 422
-        assert "inputs[7][5] = 300 is outside the allowed range [0, 255]" in r.json()["detail"][0]["msg"]
+        assert (
+            "inputs[7][5] = 300 is outside the allowed range [0, 255]"
+            in r.json()["detail"][0]["msg"]
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,13 +477,23 @@ def test_model_errors_are_clean_500s(micro_batching, caplog) -> None:
     assert "the model failed" in caplog.text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
-                    lambda inner: st.lists(inner, max_size=9) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
-                    max_leaves=80))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=9)
+        | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+        max_leaves=80,
+    )
+)
 def test_no_json_input_produces_a_server_error(client, value) -> None:
-    r = client.post("/predict", content=json.dumps({"inputs": value}).encode(),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/predict",
+        content=json.dumps({"inputs": value}).encode(),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code in (200, 413, 422), r.text
     if r.status_code != 200:
         assert r.json()["detail"][0]["msg"]
@@ -434,8 +535,10 @@ def test_keras_app_and_image_route(keras_model) -> None:
     with TestClient(app) as c:
         meta = c.get("/metadata").json()
         assert meta["input_shape"] == [28, 28, 1] and meta["framework"] == "keras"
-        for r in (c.post("/predict", json={"inputs": pixels.tolist()}),
-                  c.post("/predict/image", files={"file": ("p.png", encode_png(pixels), "image/png")})):
+        for r in (
+            c.post("/predict", json={"inputs": pixels.tolist()}),
+            c.post("/predict/image", files={"file": ("p.png", encode_png(pixels), "image/png")}),
+        ):
             assert r.status_code == 200 and r.headers["x-model-version"] == "k1"
             got = list(r.json()["predictions"][0]["probabilities"].values())
             np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -449,9 +552,16 @@ def test_load_model_keras_and_safe_mode(keras_model, tmp_path) -> None:
     keras_model.save(path)
     loaded = load_model(path)
     x = np.full((1, 28, 28, 1), 100.0, dtype="float32")
-    np.testing.assert_allclose(loaded.predict_proba(x), keras_model.predict(x, verbose=0), atol=1e-6)
-    unsafe = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda t: t * 2),
-                               keras.layers.Dense(2, activation="softmax")])
+    np.testing.assert_allclose(
+        loaded.predict_proba(x), keras_model.predict(x, verbose=0), atol=1e-6
+    )
+    unsafe = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Lambda(lambda t: t * 2),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     unsafe.save(tmp_path / "unsafe.keras")
     with pytest.raises(ValueError, match=r"(?i)safe_mode|lambda"):
         load_model(tmp_path / "unsafe.keras")
@@ -501,10 +611,13 @@ def test_serve_in_background_and_client(app, sk_model, digits) -> None:
             assert c.metadata()["class_names"] == DIGIT_NAMES
             out = c.predict(X[:3])
             assert [p["class_index"] for p in out["predictions"]] == list(
-                _expected(sk_model, X[:3]).argmax(axis=1))
+                _expected(sk_model, X[:3]).argmax(axis=1)
+            )
             img = c.predict_image(np.clip(X[0], 0, 255).astype(np.uint8), min_confidence=1.0)
             assert img["n_withheld"] == 1
-            with pytest.raises(ServingError, match=r"422 Unprocessable.*body\.inputs: inputs has shape") as e:
+            with pytest.raises(
+                ServingError, match=r"422 Unprocessable.*body\.inputs: inputs has shape"
+            ) as e:
                 c.predict([1, 2, 3])
             assert e.value.status_code == 422 and e.value.detail[0]["type"] == "shape"
     finally:
@@ -536,8 +649,15 @@ def test_client_timeout_is_reported() -> None:
 
 def test_cli_serves_and_answers(sk_model, tmp_path, serve_cli) -> None:
     joblib.dump(sk_model, tmp_path / "digits.joblib")
-    url = serve_cli(tmp_path / "digits.joblib", "--model-version", "cli",
-                    "--max-request-rows", "3", "--micro-batch-rows", "5")
+    url = serve_cli(
+        tmp_path / "digits.joblib",
+        "--model-version",
+        "cli",
+        "--max-request-rows",
+        "3",
+        "--micro-batch-rows",
+        "5",
+    )
     with ModelClient(url) as c:
         meta = c.metadata()
         assert meta["model_name"] == "digits"
@@ -550,9 +670,14 @@ def test_cli_serves_and_answers(sk_model, tmp_path, serve_cli) -> None:
 
 
 def test_cli_reports_a_missing_model(tmp_path) -> None:
-    r = subprocess.run([sys.executable, "-m", "utils.deployment", "serve", "nope.keras"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-m", "utils.deployment", "serve", "nope.keras"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 2 and "is not a file" in r.stderr
 
 
@@ -570,7 +695,9 @@ def test_load_2000_requests_at_concurrency_16(app, sk_model, digits) -> None:
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=server.url, timeout=10)
         r = local.client.post("/predict", json={"inputs": X[rows[i]].tolist()})
-        return r.status_code, r.json()["predictions"][0]["class_index"] if r.status_code == 200 else -1
+        return r.status_code, r.json()["predictions"][0][
+            "class_index"
+        ] if r.status_code == 200 else -1
 
     try:
         with ThreadPoolExecutor(16) as pool:

@@ -79,8 +79,9 @@ def _until(check, seconds: float = 3.0) -> bool:
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("micro_batching", [True, False])
 def test_a_hung_model_times_out_then_fails_fast_then_recovers(hung, micro_batching) -> None:
-    server = serve_in_background(_app(hung, inference_timeout=TIMEOUT,
-                                      micro_batching=micro_batching))
+    server = serve_in_background(
+        _app(hung, inference_timeout=TIMEOUT, micro_batching=micro_batching)
+    )
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
             assert http.get("/ready").status_code == 503  # the warm-up call hangs too
@@ -92,8 +93,9 @@ def test_a_hung_model_times_out_then_fails_fast_then_recovers(hung, micro_batchi
             r = http.post("/predict", json=ONE)
             elapsed = time.monotonic() - t0
             assert r.status_code == 504 and TIMEOUT <= elapsed < TIMEOUT + 2.0
-            assert r.json()["detail"] == [{"loc": ["model"], "type": "inference_timeout",
-                                           "msg": r.json()["detail"][0]["msg"]}]
+            assert r.json()["detail"] == [
+                {"loc": ["model"], "type": "inference_timeout", "msg": r.json()["detail"][0]["msg"]}
+            ]
             assert f"within {TIMEOUT:g} s" in r.json()["detail"][0]["msg"]
 
             assert _until(lambda: http.get("/ready").status_code == 503)
@@ -111,10 +113,14 @@ def test_a_hung_model_times_out_then_fails_fast_then_recovers(hung, micro_batchi
             assert _until(lambda: http.get("/ready").status_code == 200)
             r = http.post("/predict", json=ONE)
             assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "yes"
-            stats = http.get("/metrics").json()
+            stats = http.get("/metrics.json").json()
             assert stats["by_status"] == {"200": 1, "503": 1, "504": 1}
-            assert stats["inference"] == {"timeout_s": TIMEOUT, "timed_out": 1,
-                                          "refused_while_stuck": 1, "stuck_for_s": None}
+            assert stats["inference"] == {
+                "timeout_s": TIMEOUT,
+                "timed_out": 1,
+                "refused_while_stuck": 1,
+                "stuck_for_s": None,
+            }
     finally:
         hung.release.set()
         server.stop()
@@ -124,6 +130,7 @@ def test_requests_never_queue_behind_a_model_that_never_returns(hung) -> None:
     timeout = 1.5  # long enough that failing fast is told apart from waiting, even when busy
     server = serve_in_background(_app(hung, inference_timeout=timeout))
     try:
+
         def call(http: httpx.Client) -> tuple[int, float]:
             t0 = time.monotonic()
             r = http.post("/predict", json=ONE)
@@ -141,7 +148,7 @@ def test_requests_never_queue_behind_a_model_that_never_returns(hung) -> None:
         assert [s for s, _ in later] == [503] * 5
         assert max(t for _, t in later) < timeout / 2  # refused at once, not after the time-out
         assert hung.calls == 1  # abandoned requests were never handed to the model
-        assert http.get("/metrics").json()["inference"]["refused_while_stuck"] >= 5
+        assert http.get("/metrics.json").json()["inference"]["refused_while_stuck"] >= 5
         for client in clients:
             client.close()
     finally:
@@ -154,7 +161,7 @@ def test_ready_warms_the_model_up_without_counting_a_request() -> None:
         r = c.get("/ready")
         assert r.status_code == 200
         assert r.json() == {"status": "ready", "model_name": "model", "model_version": "1"}
-        stats = c.get("/metrics").json()
+        stats = c.get("/metrics.json").json()
         assert stats["requests"] == 0 and stats["model_calls"] == 0
 
 
@@ -166,9 +173,13 @@ def test_ready_reports_a_model_that_fails_its_warm_up() -> None:
     with TestClient(_app(Broken())) as c:
         r = c.get("/ready")
         assert r.status_code == 503
-        assert r.json()["detail"] == [{"loc": ["model"], "type": "model_not_ready",
-                                       "msg": "the model failed its warm-up call: "
-                                              "RuntimeError: weights missing"}]
+        assert r.json()["detail"] == [
+            {
+                "loc": ["model"],
+                "type": "model_not_ready",
+                "msg": "the model failed its warm-up call: RuntimeError: weights missing",
+            }
+        ]
         assert c.get("/health").status_code == 200
 
 
@@ -226,8 +237,10 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
     server = serve_in_background(_app(_Fine(), max_body_bytes=limit))
     try:
         sock = socket.create_connection(("127.0.0.1", server.port))
-        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         sent, answer = 0, b""
         for _ in range(200):  # 200,000 bytes if the server read them all
             try:
@@ -254,8 +267,9 @@ def test_a_declared_oversized_body_is_refused_and_the_connection_closed() -> Non
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
             for n in (25_000, 3_000_000):
-                r = http.post("/predict", content=b"x" * n,
-                              headers={"content-type": "application/json"})
+                r = http.post(
+                    "/predict", content=b"x" * n, headers={"content-type": "application/json"}
+                )
                 assert r.status_code == 413 and r.headers["connection"] == "close"
                 assert f"has {n} bytes; at most 20000" in r.json()["detail"][0]["msg"]
             assert http.post("/predict", json=ONE).status_code == 200
@@ -268,8 +282,10 @@ def test_a_body_that_stops_arriving_is_answered_408() -> None:
     try:
         sock = socket.create_connection(("127.0.0.1", server.port))
         t0 = time.monotonic()
-        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"inputs\": ")
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"inputs": '
+        )
         answer = _read_answer(sock)
         sock.close()
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
@@ -287,13 +303,21 @@ LIMITS = {"header_timeout": 0.5, "keep_alive": 0.5, "max_concurrency": 20}
 
 def test_connection_limits_defaults_and_checks() -> None:
     limits = ConnectionLimits()
-    assert (limits.header_timeout, limits.keep_alive, limits.max_concurrency,
-            limits.max_head_bytes) == (10.0, 5.0, 100, 16_384)
+    assert (
+        limits.header_timeout,
+        limits.keep_alive,
+        limits.max_concurrency,
+        limits.max_head_bytes,
+    ) == (10.0, 5.0, 100, 16_384)
     config = limits.uvicorn_config(object())
     assert config.timeout_keep_alive == 5.0 and config.limit_concurrency == 100
     assert config.h11_max_incomplete_event_size == 16_384
-    for bad in ({"header_timeout": 0}, {"keep_alive": -1}, {"max_concurrency": 0},
-                {"max_head_bytes": 1.5}):
+    for bad in (
+        {"header_timeout": 0},
+        {"keep_alive": -1},
+        {"max_concurrency": 0},
+        {"max_head_bytes": 1.5},
+    ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             ConnectionLimits(**bad)
 
@@ -417,7 +441,7 @@ def test_a_truncated_or_corrupt_keras_file_is_refused_by_name(tmp_path) -> None:
         load_model(path)
     damaged = bytearray(whole)
     start = whole.index(b"{}{}")
-    damaged[start:start + 4] = b"[][]"  # same length, wrong checksum
+    damaged[start : start + 4] = b"[][]"  # same length, wrong checksum
     path.write_bytes(bytes(damaged))
     with pytest.raises(ValueError, match=r"model\.keras' is corrupt: its member 'config\.json'"):
         load_model(path)
@@ -427,9 +451,14 @@ def test_a_truncated_or_corrupt_keras_file_is_refused_by_name(tmp_path) -> None:
 # The command line: one line naming the option and what it accepts, exit status 2
 # ---------------------------------------------------------------------------------------------
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "utils.deployment", "serve", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "utils.deployment", "serve", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 BAD_OPTIONS = [
@@ -450,10 +479,12 @@ BAD_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "option", "accepted"), BAD_OPTIONS,
-                         ids=[" ".join(a)[:30] for a, _, _ in BAD_OPTIONS])
-def test_cli_bad_options_get_one_line_and_status_2(sk_model, tmp_path, args, option,
-                                                   accepted) -> None:
+@pytest.mark.parametrize(
+    ("args", "option", "accepted"), BAD_OPTIONS, ids=[" ".join(a)[:30] for a, _, _ in BAD_OPTIONS]
+)
+def test_cli_bad_options_get_one_line_and_status_2(
+    sk_model, tmp_path, args, option, accepted
+) -> None:
     joblib.dump(sk_model, tmp_path / "m.joblib")
     r = _cli("m.joblib", *args, cwd=tmp_path)
     lines = r.stderr.strip().splitlines()
@@ -484,8 +515,17 @@ def test_cli_names_a_corrupt_model_file(sk_model, tmp_path) -> None:
 
 def test_cli_serves_with_its_time_out_and_limits(sk_model, tmp_path, serve_cli) -> None:
     joblib.dump(sk_model, tmp_path / "m.joblib")
-    url = serve_cli(tmp_path / "m.joblib", "--inference-timeout", "2.5", "--header-timeout",
-                    "1", "--timeout-keep-alive", "1", "--limit-concurrency", "50")
+    url = serve_cli(
+        tmp_path / "m.joblib",
+        "--inference-timeout",
+        "2.5",
+        "--header-timeout",
+        "1",
+        "--timeout-keep-alive",
+        "1",
+        "--limit-concurrency",
+        "50",
+    )
     assert httpx.get(f"{url}/metadata").json()["inference_timeout_s"] == 2.5
     assert httpx.get(f"{url}/ready").status_code == 200
     port = int(url.rsplit(":", 1)[1])

@@ -32,9 +32,19 @@ WEB_STACK = ("fastapi", "starlette", "pydantic", "pydantic_core", "uvicorn")
 
 #: The public names of serving.py before it became a package (its ``__all__``).
 OLD_NAMES = [
-    "InputError", "KerasPredictor", "Predictor", "ServerHandle", "SklearnPredictor",
-    "as_predictor", "create_app", "decode_image", "free_port", "load_model",
-    "serve_in_background", "validate_inputs", "validate_texts",
+    "InputError",
+    "KerasPredictor",
+    "Predictor",
+    "ServerHandle",
+    "SklearnPredictor",
+    "as_predictor",
+    "create_app",
+    "decode_image",
+    "free_port",
+    "load_model",
+    "serve_in_background",
+    "validate_inputs",
+    "validate_texts",
 ]
 
 WITHOUT_WEB_STACK = f"""
@@ -77,8 +87,14 @@ def test_a_model_loads_without_the_web_stack(tmp_path: Path) -> None:
     path = tmp_path / "tiny.joblib"
     joblib.dump(LogisticRegression().fit(X, [0, 1, 0, 1]), path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-c", WITHOUT_WEB_STACK, str(path)], env=env,
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", WITHOUT_WEB_STACK, str(path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "loaded without the web stack: SklearnPredictor" in r.stdout
 
@@ -109,8 +125,11 @@ def test_one_free_port() -> None:
 def test_each_module_names_pages_that_exist() -> None:
     """Every module of the package says which pages use it, and those pages exist."""
     for path in sorted((ROOT / "utils" / "deployment" / "serving").glob("*.py")):
-        module = importlib.import_module(f"utils.deployment.serving.{path.stem}"
-                                         if path.stem != "__init__" else "utils.deployment.serving")
+        module = importlib.import_module(
+            f"utils.deployment.serving.{path.stem}"
+            if path.stem != "__init__"
+            else "utils.deployment.serving"
+        )
         pages = re.findall(r"\b(?:week\d|labs|project)/\w+\.ipynb", module.__doc__ or "")
         assert pages, f"{path.name}'s docstring names no page"
         missing = [p for p in pages if not (ROOT / p).is_file()]
@@ -119,14 +138,17 @@ def test_each_module_names_pages_that_exist() -> None:
 
 def _definitions(kind: type[ast.AST], name: str | re.Pattern[str]) -> list[str]:
     """Files of utils, tests, tools and benchmarks (and conftest files) that define ``name``."""
-    files = [p for folder in ("utils", "tests", "tools", "benchmarks")
-             for p in (ROOT / folder).rglob("*.py")] + [ROOT / "conftest.py"]
+    files = [
+        p
+        for folder in ("utils", "tests", "tools", "benchmarks")
+        for p in (ROOT / folder).rglob("*.py")
+    ] + [ROOT / "conftest.py"]
     found = []
     for path in sorted(set(files)):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             node_name = getattr(node, "name", None)
             if not isinstance(node, kind) or node_name is None:
                 continue
-            if (node_name == name if isinstance(name, str) else name.fullmatch(node_name)):
+            if node_name == name if isinstance(name, str) else name.fullmatch(node_name):
                 found.append(path.relative_to(ROOT).as_posix())
     return found

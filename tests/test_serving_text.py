@@ -88,16 +88,24 @@ def _one_blas_thread():
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
     texts, labels = SPAM + HAM, [1] * len(SPAM) + [0] * len(HAM)
-    model = make_pipeline(FunctionTransformer(normalise_comments), TfidfVectorizer(),
-                          LogisticRegression())
+    model = make_pipeline(
+        FunctionTransformer(normalise_comments), TfidfVectorizer(), LogisticRegression()
+    )
     return model.fit(texts, labels)
 
 
 @pytest.fixture(scope="module")
 def app(pipeline: Pipeline):
-    return create_app(pipeline, input_type="text", class_names=NAMES, model_name="spam",
-                      model_version="t1", max_request_rows=20, max_body_bytes=20_000,
-                      max_text_chars=200)
+    return create_app(
+        pipeline,
+        input_type="text",
+        class_names=NAMES,
+        model_name="spam",
+        model_version="t1",
+        max_request_rows=20,
+        max_body_bytes=20_000,
+        max_text_chars=200,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -174,34 +182,63 @@ def test_min_confidence_withholds_exactly_the_unsure(client, pipeline) -> None:
 # ---------------------------------------------------------------------------------------------
 MALFORMED = [
     ("empty list", [], "empty", "inputs is empty"),
-    ("integer element", ["ok", "fine", 5], "not_a_string",
-     "inputs[2] is the integer 5; every input must be a string"),
+    (
+        "integer element",
+        ["ok", "fine", 5],
+        "not_a_string",
+        "inputs[2] is the integer 5; every input must be a string",
+    ),
     ("float element", ["ok", 1.5], "not_a_string", "inputs[1] is the number 1.5"),
     ("null element", [None, "ok"], "not_a_string", "inputs[0] is null"),
     ("boolean element", ["ok", True], "not_a_string", "inputs[1] is the boolean true"),
     ("object element", [{"text": "hi"}], "not_a_string", "inputs[0] is an object"),
-    ("nested list", ["ok", ["nested"]], "nested", "inputs[1] is a list; send one string or a "
-     "flat list of strings (no nested lists)"),
+    (
+        "nested list",
+        ["ok", ["nested"]],
+        "nested",
+        "inputs[1] is a list; send one string or a flat list of strings (no nested lists)",
+    ),
     ("empty string in a batch", ["ok", ""], "empty_text", "inputs[1] is an empty string"),
-    ("white space in a batch", ["ok", "ok", " \t\n "], "empty_text",
-     "inputs[2] is only white space"),
+    (
+        "white space in a batch",
+        ["ok", "ok", " \t\n "],
+        "empty_text",
+        "inputs[2] is only white space",
+    ),
     ("single empty string", "", "empty_text", "inputs is an empty string"),
     ("single white space", "   ", "empty_text", "inputs is only white space"),
-    ("text too long", ["ok", "x" * 201], "text_too_long",
-     "inputs[1] has 201 characters; at most 200 are accepted"),
-    ("single text too long", "y" * 250, "text_too_long",
-     "inputs has 250 characters; at most 200 are accepted"),
-    ("too many rows", ["ok"] * 21, "too_many_rows",
-     "inputs holds 21 examples; this server takes at most 20 per request (split the batch)"),
-    ("inputs a number", 3, "not_a_string",
-     "inputs is the integer 3; send one string or a list of strings"),
+    (
+        "text too long",
+        ["ok", "x" * 201],
+        "text_too_long",
+        "inputs[1] has 201 characters; at most 200 are accepted",
+    ),
+    (
+        "single text too long",
+        "y" * 250,
+        "text_too_long",
+        "inputs has 250 characters; at most 200 are accepted",
+    ),
+    (
+        "too many rows",
+        ["ok"] * 21,
+        "too_many_rows",
+        "inputs holds 21 examples; this server takes at most 20 per request (split the batch)",
+    ),
+    (
+        "inputs a number",
+        3,
+        "not_a_string",
+        "inputs is the integer 3; send one string or a list of strings",
+    ),
     ("inputs null", None, "not_a_string", "inputs is null"),
     ("inputs an object", {"a": "b"}, "not_a_string", "inputs is an object"),
 ]
 
 
-@pytest.mark.parametrize(("case", "inputs", "kind", "message"), MALFORMED,
-                         ids=[c[0] for c in MALFORMED])
+@pytest.mark.parametrize(
+    ("case", "inputs", "kind", "message"), MALFORMED, ids=[c[0] for c in MALFORMED]
+)
 def test_malformed_texts_are_422s_naming_the_problem(client, case, inputs, kind, message) -> None:
     r = client.post("/predict", json={"inputs": inputs})
     assert r.status_code == 422, r.text
@@ -212,8 +249,9 @@ def test_malformed_texts_are_422s_naming_the_problem(client, case, inputs, kind,
     assert message in item["msg"], item["msg"]
 
 
-@pytest.mark.parametrize(("case", "inputs", "kind", "message"), MALFORMED,
-                         ids=[c[0] for c in MALFORMED])
+@pytest.mark.parametrize(
+    ("case", "inputs", "kind", "message"), MALFORMED, ids=[c[0] for c in MALFORMED]
+)
 def test_validate_texts_raises_input_error(case, inputs, kind, message) -> None:
     with pytest.raises(InputError) as e:
         validate_texts(inputs, max_rows=20, max_chars=200)
@@ -232,11 +270,14 @@ def test_bad_requests_never_reach_the_model(pipeline) -> None:
     assert [len(b) for b in model.batches] == [2]
 
 
-@pytest.mark.parametrize(("body", "loc", "message"), [
-    ({}, ["body", "inputs"], "field inputs is required"),
-    ({"text": "hello"}, ["body", "text"], "Extra inputs are not permitted"),
-    ([1, 2], ["body"], "valid dictionary"),
-])
+@pytest.mark.parametrize(
+    ("body", "loc", "message"),
+    [
+        ({}, ["body", "inputs"], "field inputs is required"),
+        ({"text": "hello"}, ["body", "text"], "Extra inputs are not permitted"),
+        ([1, 2], ["body"], "valid dictionary"),
+    ],
+)
 def test_malformed_bodies(client, body, loc, message) -> None:
     r = client.post("/predict", json=body)
     assert r.status_code == 422, r.text
@@ -244,7 +285,9 @@ def test_malformed_bodies(client, body, loc, message) -> None:
 
 
 def test_broken_json_and_min_confidence_out_of_range(client) -> None:
-    r = client.post("/predict", content=b'{"inputs": ["a", ', headers={"content-type": "application/json"})
+    r = client.post(
+        "/predict", content=b'{"inputs": ["a", ', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and "JSON decode error" in r.json()["detail"][0]["msg"]
     r = client.post("/predict?min_confidence=2", json={"inputs": "hello"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "min_confidence"]
@@ -257,7 +300,9 @@ def test_oversized_body_is_413(client) -> None:
 
 
 def test_wrong_content_type_is_415(client) -> None:
-    r = client.post("/predict", content=b"buy cheap followers", headers={"content-type": "text/plain"})
+    r = client.post(
+        "/predict", content=b"buy cheap followers", headers={"content-type": "text/plain"}
+    )
     assert r.status_code == 415
     assert "content type 'text/plain' is not accepted" in r.json()["detail"][0]["msg"]
     r = client.post("/predict", data={"inputs": "hello"})
@@ -266,7 +311,8 @@ def test_wrong_content_type_is_415(client) -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=6)
+    | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=30,
 )
 TEXT_INPUTS = JSON_VALUES | st.text(max_size=30) | st.lists(st.text(max_size=30), max_size=12)
@@ -286,11 +332,16 @@ def test_validate_texts_raises_only_input_errors(value) -> None:
     assert list(texts) == ([value] if single else value)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(TEXT_INPUTS)
 def test_no_json_input_produces_a_server_error(client, value) -> None:
-    r = client.post("/predict", content=json.dumps({"inputs": value}).encode(),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/predict",
+        content=json.dumps({"inputs": value}).encode(),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code in (200, 422), r.text
     if r.status_code != 200:
         assert r.json()["detail"][0]["msg"]
@@ -394,8 +445,13 @@ def test_model_bugs_are_clean_500s(micro_batching) -> None:
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("micro_batching", [True, False])
 def test_micro_batching_on_and_off_match_the_pipeline(pipeline, micro_batching) -> None:
-    app = create_app(pipeline, input_type="text", class_names=NAMES,
-                     micro_batching=micro_batching, batch_wait_ms=5)
+    app = create_app(
+        pipeline,
+        input_type="text",
+        class_names=NAMES,
+        micro_batching=micro_batching,
+        batch_wait_ms=5,
+    )
     requests = [QUERIES[i % len(QUERIES)] if i % 3 else QUERIES[: 1 + i % 5] for i in range(24)]
     server = serve_in_background(app)
     try:
@@ -418,8 +474,9 @@ def test_concurrent_requests_are_merged_into_one_call_of_strings(pipeline) -> No
     async def send_all() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            return await asyncio.gather(*(http.post("/predict", json={"inputs": x})
-                                          for x in requests))
+            return await asyncio.gather(
+                *(http.post("/predict", json={"inputs": x}) for x in requests)
+            )
 
     try:
         # In a thread of its own: another test (the browser tests' Playwright) may have left an
@@ -494,8 +551,13 @@ def test_client_sends_str_lists_and_numpy_strings(app, pipeline) -> None:
             assert len(one["predictions"]) == 1
             np.testing.assert_allclose(_probabilities(one), _expected(pipeline, QUERIES[:1]))
             expected = _expected(pipeline, QUERIES)
-            for inputs in (QUERIES, tuple(QUERIES), np.array(QUERIES),
-                           np.array(QUERIES, dtype=object), pd.Series(QUERIES)):
+            for inputs in (
+                QUERIES,
+                tuple(QUERIES),
+                np.array(QUERIES),
+                np.array(QUERIES, dtype=object),
+                pd.Series(QUERIES),
+            ):
                 out = c.predict(inputs)
                 np.testing.assert_allclose(_probabilities(out), expected, atol=1e-12)
             assert c.predict(np.str_("hello"), min_confidence=1.0)["n_withheld"] == 1
@@ -530,7 +592,11 @@ def test_server_keeps_answering_after_bad_requests(app, pipeline) -> None:
                 http.post("/predict", json={"inputs": [1, 2]}),
                 http.post("/predict", json={"inputs": ["x" * 500]}),
                 http.post("/predict", json={"inputs": [["nested"]]}),
-                http.post("/predict", content=b'{"inputs": "', headers={"content-type": "application/json"}),
+                http.post(
+                    "/predict",
+                    content=b'{"inputs": "',
+                    headers={"content-type": "application/json"},
+                ),
                 http.post("/predict", content=b"hello", headers={"content-type": "text/plain"}),
                 http.post("/predict", json={"inputs": ["y" * 190] * 120}),
             ]
@@ -538,16 +604,28 @@ def test_server_keeps_answering_after_bad_requests(app, pipeline) -> None:
             assert all(r.json()["detail"][0]["msg"] for r in bad)
             good = http.post("/predict", json={"inputs": QUERIES[:3]})
             assert good.status_code == 200
-            np.testing.assert_allclose(_probabilities(good.json()), _expected(pipeline, QUERIES[:3]))
+            np.testing.assert_allclose(
+                _probabilities(good.json()), _expected(pipeline, QUERIES[:3])
+            )
             assert http.get("/health").json()["status"] == "ok"
-            assert http.get("/metrics").json()["by_status"]["422"] >= 4
+            assert http.get("/metrics.json").json()["by_status"]["422"] >= 4
     finally:
         server.stop()
 
 
 def test_cli_parser_accepts_text_options() -> None:
-    args = _parser().parse_args(["serve", "spam.joblib", "--input-type", "text",
-                                 "--max-text-chars", "300", "--class-names", "not spam,spam"])
+    args = _parser().parse_args(
+        [
+            "serve",
+            "spam.joblib",
+            "--input-type",
+            "text",
+            "--max-text-chars",
+            "300",
+            "--class-names",
+            "not spam,spam",
+        ]
+    )
     assert args.input_type == "text" and args.max_text_chars == 300
     defaults = _parser().parse_args(["serve", "m.joblib"])
     assert defaults.input_type == "numbers" and defaults.max_text_chars == 5000
@@ -561,8 +639,15 @@ def test_cli_parser_rejects_an_unknown_input_type(capsys) -> None:
 
 def test_cli_serves_a_text_pipeline(pipeline, tmp_path, serve_cli) -> None:
     joblib.dump(pipeline, tmp_path / "spam.joblib")
-    url = serve_cli(tmp_path / "spam.joblib", "--input-type", "text", "--max-text-chars", "100",
-                    "--class-names", "not spam,spam")
+    url = serve_cli(
+        tmp_path / "spam.joblib",
+        "--input-type",
+        "text",
+        "--max-text-chars",
+        "100",
+        "--class-names",
+        "not spam,spam",
+    )
     with ModelClient(url) as c:
         meta = c.metadata()
         assert meta["model_name"] == "spam" and meta["max_text_chars"] == 100
@@ -574,10 +659,24 @@ def test_cli_serves_a_text_pipeline(pipeline, tmp_path, serve_cli) -> None:
 
 def test_cli_refuses_an_input_shape_for_text(pipeline, tmp_path) -> None:
     joblib.dump(pipeline, tmp_path / "spam.joblib")
-    r = subprocess.run([sys.executable, "-m", "utils.deployment", "serve", "spam.joblib",
-                        "--input-type", "text", "--input-shape", "3"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "utils.deployment",
+            "serve",
+            "spam.joblib",
+            "--input-type",
+            "text",
+            "--input-shape",
+            "3",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 2 and "input_shape does not apply to input_type='text'" in r.stderr
 
 
@@ -591,7 +690,9 @@ def test_client_predict_proba_makes_a_server_a_model_for_the_patterns(app, pipel
             np.testing.assert_allclose(p, pipeline.predict_proba(QUERIES), atol=1e-12)
             assert c.predict_proba(QUERIES[0]).shape == (1, 2)
             shadow = ShadowDeployment(primary=pipeline, shadow=c)
-            np.testing.assert_allclose(shadow.predict_proba(QUERIES), pipeline.predict_proba(QUERIES))
+            np.testing.assert_allclose(
+                shadow.predict_proba(QUERIES), pipeline.predict_proba(QUERIES)
+            )
             assert shadow.comparison().loc["agreement", "value"] == 1.0
             with pytest.raises(ServingError, match="422"):
                 c.predict_proba([""])
@@ -605,8 +706,9 @@ def test_load_model_replays_a_saved_pipeline_before_serving(pipeline, tmp_path) 
     path = tmp_path / "filter.joblib"
     save_pipeline(pipeline, path, probe=QUERIES[:4])
     predictor = load_model(path, input_type="text")
-    np.testing.assert_array_equal(predictor.predict_proba(np.array(QUERIES, dtype=object)),
-                                  pipeline.predict_proba(QUERIES))
+    np.testing.assert_array_equal(
+        predictor.predict_proba(np.array(QUERIES, dtype=object)), pipeline.predict_proba(QUERIES)
+    )
     saved = joblib.load(path)
     saved["output_hash"] = "0" * 64  # as if the pre-processing had changed since saving
     joblib.dump(saved, path)

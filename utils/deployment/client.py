@@ -25,8 +25,7 @@ __all__ = ["ModelClient", "ServingError", "encode_png"]
 class ServingError(RuntimeError):
     """A request failed: no answer (``status_code`` None) or an error status from the server."""
 
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 detail: Any = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, detail: Any = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.detail = detail
@@ -117,11 +116,13 @@ class ModelClient:
         try:
             return self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise ServingError(f"{method} {path}: no answer from {self.base_url} within "
-                               f"{self.timeout:g} s") from None
+            raise ServingError(
+                f"{method} {path}: no answer from {self.base_url} within {self.timeout:g} s"
+            ) from None
         except httpx.TransportError as exc:
-            raise ServingError(f"{method} {path}: cannot reach {self.base_url} (is the server "
-                               f"running?): {exc}") from None
+            raise ServingError(
+                f"{method} {path}: cannot reach {self.base_url} (is the server running?): {exc}"
+            ) from None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.request(method, path, **kwargs)
@@ -134,12 +135,14 @@ class ModelClient:
             raise ServingError(
                 f"{method} {path} answered {response.status_code} {response.reason_phrase}: "
                 f"{_format_detail(detail)}",
-                status_code=response.status_code, detail=detail,
+                status_code=response.status_code,
+                detail=detail,
             )
         if not isinstance(body, dict):
             what = "not JSON" if body is None else "JSON but not an object"
-            raise ServingError(f"{method} {path}: the answer is {what}",
-                               status_code=response.status_code)
+            raise ServingError(
+                f"{method} {path}: the answer is {what}", status_code=response.status_code
+            )
         return body
 
     def health(self) -> dict[str, Any]:
@@ -149,7 +152,12 @@ class ModelClient:
         return self._call("GET", "/metadata")
 
     def metrics(self) -> dict[str, Any]:
-        return self._call("GET", "/metrics")
+        """The server's request counts and latency percentiles (``GET /metrics.json``).
+
+        ``GET /metrics`` holds the same counts, and more, in Prometheus' text format, for a
+        Prometheus server to scrape (module ``utils.deployment.prometheus``).
+        """
+        return self._call("GET", "/metrics.json")
 
     def predict(self, inputs: Any, *, min_confidence: float | None = None) -> dict[str, Any]:
         """POST one example or a batch to ``/predict``.
@@ -158,8 +166,7 @@ class ModelClient:
         tuple, NumPy array or pandas Series of them.
         """
         params = {} if min_confidence is None else {"min_confidence": min_confidence}
-        return self._call("POST", "/predict", json={"inputs": _json_inputs(inputs)},
-                          params=params)
+        return self._call("POST", "/predict", json={"inputs": _json_inputs(inputs)}, params=params)
 
     def predict_proba(self, inputs: Any) -> np.ndarray:
         """POST a batch to ``/predict`` and return its ``(n, k)`` class probabilities.
@@ -172,11 +179,14 @@ class ModelClient:
         if self._class_names is None:
             self._class_names = [str(c) for c in self.metadata()["class_names"]]
         answer = self.predict(inputs)
-        return np.array([[p["probabilities"][c] for c in self._class_names]
-                         for p in answer["predictions"]], dtype=np.float64)
+        return np.array(
+            [[p["probabilities"][c] for c in self._class_names] for p in answer["predictions"]],
+            dtype=np.float64,
+        )
 
-    def predict_image(self, image: Any, *, content_type: str = "image/png",
-                      min_confidence: float | None = None) -> dict[str, Any]:
+    def predict_image(
+        self, image: Any, *, content_type: str = "image/png", min_confidence: float | None = None
+    ) -> dict[str, Any]:
         """POST an image to ``/predict/image``: PNG/JPEG bytes, a file path, or a pixel array.
 
         An array is encoded to PNG in memory first. The file name sent is always
@@ -190,5 +200,9 @@ class ModelClient:
             data, content_type = encode_png(image), "image/png"
         ext = ".jpg" if content_type == "image/jpeg" else ".png"
         params = {} if min_confidence is None else {"min_confidence": min_confidence}
-        return self._call("POST", "/predict/image", params=params,
-                          files={"file": ("upload" + ext, data, content_type)})
+        return self._call(
+            "POST",
+            "/predict/image",
+            params=params,
+            files={"file": ("upload" + ext, data, content_type)},
+        )

@@ -11,8 +11,11 @@ pipeline that classifies comments. One module per idea, in the order a request m
 - ``schemas``: the request and response bodies (pydantic models).
 - ``config``: the options of :func:`create_app`, checked once.
 - ``guard``: what stands between a request and the model: body size, pace and content type,
-  the latency window of ``GET /metrics``, and the model's runner (micro-batching, time-out).
-- ``app``: :func:`create_app`, its routes and the HTTP answer to every failure.
+  the latency window of ``GET /metrics.json``, and the model's runner (micro-batching, time-out).
+- ``metrics``: the Prometheus metrics of ``GET /metrics``, in a registry per app.
+- ``routes``: the status routes (``/health``, ``/ready``, ``/metadata``, ``/metrics``) and the
+  prediction routes, each step of a prediction a method.
+- ``app``: :func:`create_app`, which assembles the app, and the HTTP answer to every failure.
 - ``background``: :func:`serve_in_background`, :class:`ServerHandle` and :func:`free_port`.
 
 Every public name is importable from here, as it was when this package was one module

@@ -66,12 +66,18 @@ class ServerHandle:
         self.stop()
 
 
-def serve_in_background(app: Any, *, host: str = "127.0.0.1", port: int | None = None,
-                        log_level: str = "warning", timeout: float = 20.0,
-                        header_timeout: float = ConnectionLimits.header_timeout,
-                        keep_alive: float = ConnectionLimits.keep_alive,
-                        max_concurrency: int = ConnectionLimits.max_concurrency,
-                        max_head_bytes: int = ConnectionLimits.max_head_bytes) -> ServerHandle:
+def serve_in_background(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    log_level: str = "warning",
+    timeout: float = 20.0,
+    header_timeout: float = ConnectionLimits.header_timeout,
+    keep_alive: float = ConnectionLimits.keep_alive,
+    max_concurrency: int = ConnectionLimits.max_concurrency,
+    max_head_bytes: int = ConnectionLimits.max_head_bytes,
+) -> ServerHandle:
     """Start ``app`` with uvicorn in a daemon thread and return once it accepts connections.
 
     The notebook's kernel stays free (no ``nest_asyncio``: the server has its own event loop in
@@ -89,8 +95,12 @@ def serve_in_background(app: Any, *, host: str = "127.0.0.1", port: int | None =
     import uvicorn
 
     timeout = check_number("timeout", timeout, min=0.0, min_open=True)
-    limits = ConnectionLimits(header_timeout=header_timeout, keep_alive=keep_alive,
-                              max_concurrency=max_concurrency, max_head_bytes=max_head_bytes)
+    limits = ConnectionLimits(
+        header_timeout=header_timeout,
+        keep_alive=keep_alive,
+        max_concurrency=max_concurrency,
+        max_head_bytes=max_head_bytes,
+    )
     sock = bind_socket(host, port or 0)
     bound_port, family = int(sock.getsockname()[1]), sock.family
     config = limits.uvicorn_config(app, log_level=log_level, lifespan="on", access_log=False)
@@ -113,5 +123,10 @@ def serve_in_background(app: Any, *, host: str = "127.0.0.1", port: int | None =
             raise TimeoutError(f"the server did not start within {timeout} s")
         time.sleep(0.01)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    return ServerHandle(url=f"http://{shown}:{bound_port}", host=host, port=bound_port,
-                        _server=server, _thread=thread)
+    return ServerHandle(
+        url=f"http://{shown}:{bound_port}",
+        host=host,
+        port=bound_port,
+        _server=server,
+        _thread=thread,
+    )

@@ -58,12 +58,25 @@ class ServerConfig:
         object.__setattr__(self, "accepts_images", images)
 
 
-def make_config(predictor: Any, *, model_name: str, model_version: str, input_type: str,
-                input_shape: Sequence[int] | None, class_names: Sequence[str] | None,
-                max_request_rows: int, max_body_bytes: int, max_text_chars: int,
-                value_range: tuple[float, float] | None, micro_batching: bool,
-                micro_batch_rows: int, batch_wait_ms: float, max_image_pixels: int,
-                inference_timeout: float | None, body_timeout: float) -> ServerConfig:
+def make_config(
+    predictor: Any,
+    *,
+    model_name: str,
+    model_version: str,
+    input_type: str,
+    input_shape: Sequence[int] | None,
+    class_names: Sequence[str] | None,
+    max_request_rows: int,
+    max_body_bytes: int,
+    max_text_chars: int,
+    value_range: tuple[float, float] | None,
+    micro_batching: bool,
+    micro_batch_rows: int,
+    batch_wait_ms: float,
+    max_image_pixels: int,
+    inference_timeout: float | None,
+    body_timeout: float,
+) -> ServerConfig:
     """Check ``create_app``'s options for ``predictor`` and return them as a ServerConfig."""
     for name, label in (("model_name", model_name), ("model_version", model_version)):
         if not isinstance(label, str) or not label.strip():
@@ -71,37 +84,50 @@ def make_config(predictor: Any, *, model_name: str, model_version: str, input_ty
     text = _is_text(input_type)
     shape = None if text else _resolve_shape(predictor, input_shape)
     names = _resolve_class_names(predictor, class_names)
-    limits = {"max_request_rows": max_request_rows, "max_body_bytes": max_body_bytes,
-              "max_text_chars": max_text_chars, "micro_batch_rows": micro_batch_rows,
-              "max_image_pixels": max_image_pixels}
+    limits = {
+        "max_request_rows": max_request_rows,
+        "max_body_bytes": max_body_bytes,
+        "max_text_chars": max_text_chars,
+        "micro_batch_rows": micro_batch_rows,
+        "max_image_pixels": max_image_pixels,
+    }
     for name, value in limits.items():
         check_int(name, value, min=1)
     wait = check_timeout(body_timeout, "body_timeout")
     if wait is None:
         raise ValueError("body_timeout must be a positive number of seconds, got None")
     return ServerConfig(
-        model_name=model_name, model_version=model_version,
+        model_name=model_name,
+        model_version=model_version,
         framework=getattr(predictor, "framework", type(predictor).__name__),
         input_type="text" if text else "numbers",
-        input_shape=shape, class_names=names,
-        max_request_rows=max_request_rows, max_body_bytes=max_body_bytes,
-        max_text_chars=max_text_chars, value_range=_check_range(value_range),
+        input_shape=shape,
+        class_names=names,
+        max_request_rows=max_request_rows,
+        max_body_bytes=max_body_bytes,
+        max_text_chars=max_text_chars,
+        value_range=_check_range(value_range),
         micro_batching=check_bool("micro_batching", micro_batching),
         micro_batch_rows=micro_batch_rows,
         batch_wait_ms=check_number("batch_wait_ms", batch_wait_ms, min=0.0, max=1000.0),
-        max_image_pixels=max_image_pixels, inference_timeout=check_timeout(inference_timeout),
-        body_timeout=wait)
+        max_image_pixels=max_image_pixels,
+        inference_timeout=check_timeout(inference_timeout),
+        body_timeout=wait,
+    )
 
 
-def check_input_options(input_type: str, *, input_shape: Sequence[int] | None,
-                        value_range: tuple[float, float] | None) -> None:
+def check_input_options(
+    input_type: str, *, input_shape: Sequence[int] | None, value_range: tuple[float, float] | None
+) -> None:
     """Refuse options of numeric inputs given together with ``input_type="text"``."""
     if not _is_text(input_type):
         return
     for name, value in (("input_shape", input_shape), ("value_range", value_range)):
         if value is not None:
-            raise ValueError(f"{name} does not apply to input_type='text' (one example is one "
-                             f"string); got {name}={value!r}")
+            raise ValueError(
+                f"{name} does not apply to input_type='text' (one example is one "
+                f"string); got {name}={value!r}"
+            )
 
 
 def _resolve_shape(predictor: Any, input_shape: Sequence[int] | None) -> tuple[int, ...]:
@@ -127,7 +153,9 @@ def _resolve_class_names(predictor: Any, class_names: Sequence[str] | None) -> t
     if len(set(names)) != len(names):
         raise ValueError(f"class_names must be unique, got {names!r}")
     if n_classes is not None and len(names) != n_classes:
-        raise ValueError(f"class_names has {len(names)} names but the model has {n_classes} classes")
+        raise ValueError(
+            f"class_names has {len(names)} names but the model has {n_classes} classes"
+        )
     return names
 
 

@@ -74,7 +74,9 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
     try:
         out = tuple(int(d) for d in shape)
     except (TypeError, ValueError):
-        raise ValueError(f"input_shape must be a sequence of positive ints, got {shape!r}") from None
+        raise ValueError(
+            f"input_shape must be a sequence of positive ints, got {shape!r}"
+        ) from None
     if not out or any(d <= 0 for d in out):
         raise ValueError(f"input_shape must be a non-empty sequence of positive ints, got {out}")
     return out
@@ -151,16 +153,19 @@ class SklearnPredictor:
 
     framework = "scikit-learn"
 
-    def __init__(self, estimator: Any, input_shape: Sequence[int] | None = None, *,
-                 text: bool = False) -> None:
+    def __init__(
+        self, estimator: Any, input_shape: Sequence[int] | None = None, *, text: bool = False
+    ) -> None:
         if not callable(getattr(estimator, "predict_proba", None)):
             raise TypeError(
                 f"estimator must have a predict_proba method; {type(estimator).__name__} has none"
             )
         text = check_bool("text", text)
         if text and input_shape is not None:
-            raise ValueError(f"input_shape does not apply to a text model (one example is one "
-                             f"string); got input_shape={input_shape!r} with text=True")
+            raise ValueError(
+                f"input_shape does not apply to a text model (one example is one "
+                f"string); got input_shape={input_shape!r} with text=True"
+            )
         self.estimator = estimator
         self.text = text
         n = getattr(estimator, "n_features_in_", None)
@@ -189,8 +194,12 @@ class SklearnPredictor:
         return np.asarray(self.estimator.predict_proba(x), dtype=np.float64)
 
 
-def as_predictor(model: Any, input_shape: Sequence[int] | None = None, *,
-                 input_type: Literal["numbers", "text"] = "numbers") -> Any:
+def as_predictor(
+    model: Any,
+    input_shape: Sequence[int] | None = None,
+    *,
+    input_type: Literal["numbers", "text"] = "numbers",
+) -> Any:
     """Wrap ``model`` so that it answers ``predict_proba`` with (n, k) probabilities.
 
     Keras models become :class:`KerasPredictor`, scikit-learn estimators :class:`SklearnPredictor`;
@@ -228,8 +237,9 @@ def as_predictor(model: Any, input_shape: Sequence[int] | None = None, *,
     )
 
 
-def load_model(path: str | os.PathLike[str], *,
-               input_type: Literal["numbers", "text"] = "numbers") -> Any:
+def load_model(
+    path: str | os.PathLike[str], *, input_type: Literal["numbers", "text"] = "numbers"
+) -> Any:
     """Load a saved classifier and return it as a predictor (see :func:`as_predictor`).
 
     - ``.keras``: read with ``keras.saving.load_model(path, safe_mode=True, compile=False)``.
@@ -274,11 +284,14 @@ def _read_keras(p: Path) -> Any:
         with zipfile.ZipFile(p) as archive:  # a .keras file is a zip archive: check it whole
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"model file {str(p)!r} is truncated or corrupt: it is not a complete "
-                         f".keras archive ({exc})") from None
+        raise ValueError(
+            f"model file {str(p)!r} is truncated or corrupt: it is not a complete "
+            f".keras archive ({exc})"
+        ) from None
     if damaged is not None:
-        raise ValueError(f"model file {str(p)!r} is corrupt: its member {damaged!r} fails "
-                         "its checksum") from None
+        raise ValueError(
+            f"model file {str(p)!r} is corrupt: its member {damaged!r} fails its checksum"
+        ) from None
     import keras
 
     try:
@@ -294,8 +307,12 @@ def _read_joblib(p: Path) -> Any:
     try:
         return joblib.load(p)
     except ImportError as exc:  # ModuleNotFoundError too: written with other libraries
-        raise ValueError(f"model file {str(p)!r} needs a module that cannot be imported here "
-                         f"({exc}); was it saved with other library versions?") from exc
+        raise ValueError(
+            f"model file {str(p)!r} needs a module that cannot be imported here "
+            f"({exc}); was it saved with other library versions?"
+        ) from exc
     except Exception as exc:  # a cut-off pickle raises EOFError, UnpicklingError, KeyError...
-        raise ValueError(f"model file {str(p)!r} is truncated or corrupt: it could not be "
-                         f"unpickled ({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"model file {str(p)!r} is truncated or corrupt: it could not be "
+            f"unpickled ({type(exc).__name__}: {exc})"
+        ) from None

@@ -47,9 +47,14 @@ class TextPredictRequest(PredictRequest):
     a bad one.
     """
 
-    inputs: Annotated[Any, WithJsonSchema({
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
-    })] = Field(..., description="One text, or a list of texts (see max_text_chars in /metadata).")
+    inputs: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+            }
+        ),
+    ] = Field(..., description="One text, or a list of texts (see max_text_chars in /metadata).")
 
 
 class Prediction(BaseModel):
@@ -86,16 +91,19 @@ class Metadata(BaseModel):
     accepts_images: bool
     image_types: list[str]
     max_request_rows: int = Field(
-        description="Most examples one request may carry (more is answered 422).")
+        description="Most examples one request may carry (more is answered 422)."
+    )
     max_body_bytes: int
     max_text_chars: int | None
     value_range: list[float] | None
     micro_batching: bool
     micro_batch_rows: int | None = Field(
         description="Rows at which the micro-batcher stops merging concurrent requests into one "
-        "model call (null: no micro-batching, one call per request).")
+        "model call (null: no micro-batching, one call per request)."
+    )
     inference_timeout_s: float | None = Field(
-        description="Seconds a request waits for the model before a 504 (null: no time-out).")
+        description="Seconds a request waits for the model before a 504 (null: no time-out)."
+    )
 
 
 class Readiness(BaseModel):

@@ -4,7 +4,8 @@
 the model's input shape, :func:`validate_texts` into a batch of strings for a text model, and
 :func:`decode_image` turns an uploaded PNG or JPEG into one example. Each raises
 :class:`InputError`, which names the field, the problem and the HTTP status the answer gets;
-turning it into that answer is the app's job (module ``utils.deployment.serving.app``), so these
+turning it into that answer is the job of the routes and the app's error handlers (modules
+``utils.deployment.serving.routes`` and ``.app``), so these
 functions need no web framework and are tested directly.
 
 Used by :func:`utils.deployment.serving.create_app` for every prediction: the bad requests of
@@ -122,11 +123,12 @@ def validate_inputs(
         arr = np.asarray(raw)
     except (ValueError, TypeError, OverflowError) as exc:
         if "maximum number of dimension" in str(exc):
-            raise InputError(loc, f"inputs is nested too deeply; expected {expected}", "shape") from None
+            raise InputError(
+                loc, f"inputs is nested too deeply; expected {expected}", "shape"
+            ) from None
         raise InputError(
             loc,
-            "inputs has nested lists of unequal lengths (a ragged array); "
-            f"expected {expected}",
+            f"inputs has nested lists of unequal lengths (a ragged array); expected {expected}",
             "ragged",
         ) from None
     if arr.dtype.kind not in "iuf":
@@ -198,8 +200,9 @@ def validate_texts(
     elif isinstance(raw, list):
         single, texts = False, raw
     else:
-        raise InputError(loc, f"inputs is {_describe(raw)}; send one string or a list of strings",
-                         "not_a_string")
+        raise InputError(
+            loc, f"inputs is {_describe(raw)}; send one string or a list of strings", "not_a_string"
+        )
     if not texts:
         raise InputError(loc, "inputs is empty; send one string or a list of strings", "empty")
     _check_rows(len(texts), max_rows)
@@ -213,17 +216,28 @@ def validate_texts(
 def _check_text(text: Any, where: str, max_chars: int) -> None:
     loc = _INPUTS_LOC
     if isinstance(text, list):
-        raise InputError(loc, f"{where} is a list; send one string or a flat list of strings "
-                         "(no nested lists)", "nested")
+        raise InputError(
+            loc,
+            f"{where} is a list; send one string or a flat list of strings (no nested lists)",
+            "nested",
+        )
     if not isinstance(text, str):
-        raise InputError(loc, f"{where} is {_describe(text)}; every input must be a string",
-                         "not_a_string")
+        raise InputError(
+            loc, f"{where} is {_describe(text)}; every input must be a string", "not_a_string"
+        )
     if not text.strip():
-        raise InputError(loc, f"{where} is {'only white space' if text else 'an empty string'}; "
-                         "every input must contain some text", "empty_text")
+        raise InputError(
+            loc,
+            f"{where} is {'only white space' if text else 'an empty string'}; "
+            "every input must contain some text",
+            "empty_text",
+        )
     if len(text) > max_chars:
-        raise InputError(loc, f"{where} has {len(text)} characters; at most {max_chars} are "
-                         "accepted", "text_too_long")
+        raise InputError(
+            loc,
+            f"{where} has {len(text)} characters; at most {max_chars} are accepted",
+            "text_too_long",
+        )
 
 
 def decode_image(
@@ -250,19 +264,24 @@ def decode_image(
     try:
         img: Image.Image = Image.open(io.BytesIO(data), formats=tuple(IMAGE_TYPES.values()))
     except UnidentifiedImageError:
-        raise InputError(loc, "file could not be decoded as a PNG or JPEG image", "image_decode") from None
+        raise InputError(
+            loc, "file could not be decoded as a PNG or JPEG image", "image_decode"
+        ) from None
     except Exception as exc:  # Pillow raises many types for hostile input
         raise InputError(loc, f"file could not be decoded: {exc}", "image_decode") from None
     width, height = img.size
     if width * height > max_pixels:
         raise InputError(
-            loc, f"image is {width}x{height} pixels; at most {max_pixels} pixels are accepted",
+            loc,
+            f"image is {width}x{height} pixels; at most {max_pixels} pixels are accepted",
             "image_too_large",
         )
     try:
         img.load()
     except Exception as exc:
-        raise InputError(loc, f"file is a damaged or truncated image: {exc}", "image_decode") from None
+        raise InputError(
+            loc, f"file is a damaged or truncated image: {exc}", "image_decode"
+        ) from None
     notes: list[str] = []
     mode = "L" if c == 1 else "RGB"
     if img.mode != mode:

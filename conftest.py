@@ -16,7 +16,9 @@ import pytest
 
 import utils  # noqa: F401 -- sets the portable-numerics variables before any numerical library loads
 
-pytest_plugins = ["tests.nbval_tolerance"]  # cells tagged nbval-tolerance: numbers within a tolerance
+pytest_plugins = [
+    "tests.nbval_tolerance"
+]  # cells tagged nbval-tolerance: numbers within a tolerance
 
 ROOT = Path(__file__).resolve().parent
 _IPYTHON_DIR = ROOT / "tests" / "ipython"

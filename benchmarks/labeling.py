@@ -55,7 +55,32 @@ N_MATRIX, M_MATRIX, K = 1_000_000, 20, 3
 SAMPLE = 20_000
 SPAM, HAM = 1, 0
 
-WORDS = np.array(["check", "out", "my", "channel", "free", "gift", "subscribe", "http", "www", "song", "love", "view", "great", "video", "amazing", "lol", "follow", "me", "please", "best", "music", "ever"])
+WORDS = np.array(
+    [
+        "check",
+        "out",
+        "my",
+        "channel",
+        "free",
+        "gift",
+        "subscribe",
+        "http",
+        "www",
+        "song",
+        "love",
+        "view",
+        "great",
+        "video",
+        "amazing",
+        "lol",
+        "follow",
+        "me",
+        "please",
+        "best",
+        "music",
+        "ever",
+    ]
+)
 
 
 def make_comments(n: int, seed: int = 0) -> pd.DataFrame:
@@ -64,12 +89,15 @@ def make_comments(n: int, seed: int = 0) -> pd.DataFrame:
     picks = rng.choice(WORDS, lengths.sum())
     cuts = np.cumsum(lengths)[:-1]
     text = [" ".join(p) for p in np.split(picks, cuts)]
-    return pd.DataFrame({
-        "text": pd.Series(text, dtype="string[pyarrow]"),
-        "likes": rng.integers(0, 500, n),
-        "author": pd.Series(rng.choice(["anna", "bot123", "carl", "spammer"], n),
-                            dtype="string[pyarrow]"),
-    })
+    return pd.DataFrame(
+        {
+            "text": pd.Series(text, dtype="string[pyarrow]"),
+            "likes": rng.integers(0, 500, n),
+            "author": pd.Series(
+                rng.choice(["anna", "bot123", "carl", "spammer"], n), dtype="string[pyarrow]"
+            ),
+        }
+    )
 
 
 # Ten rules, each written twice: once per row, once for the whole frame.
@@ -86,9 +114,18 @@ def _kw(word: str, label: int):
 
 
 def build_lfs():
-    pairs = [_kw(w, lab) for w, lab in [("free", SPAM), ("http", SPAM), ("subscribe", SPAM),
-                                        ("check out", SPAM), ("song", HAM), ("view", HAM),
-                                        ("love", HAM)]]
+    pairs = [
+        _kw(w, lab)
+        for w, lab in [
+            ("free", SPAM),
+            ("http", SPAM),
+            ("subscribe", SPAM),
+            ("check out", SPAM),
+            ("song", HAM),
+            ("view", HAM),
+            ("love", HAM),
+        ]
+    ]
 
     @labeling_function("short")
     def short_row(x):
@@ -142,13 +179,21 @@ def baseline_summary(L: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
 
     flags = np.stack(frame.apply(row_flags, axis=1).to_numpy())
     n = len(L)
-    cov, ovl, con, cor = (flags[:, i * m:(i + 1) * m].sum(axis=0) for i in range(4))
-    return pd.DataFrame({"Coverage": cov / n, "Overlaps": ovl / n, "Conflicts": con / n,
-                         "Correct": cor, "Incorrect": cov - cor})
+    cov, ovl, con, cor = (flags[:, i * m : (i + 1) * m].sum(axis=0) for i in range(4))
+    return pd.DataFrame(
+        {
+            "Coverage": cov / n,
+            "Overlaps": ovl / n,
+            "Conflicts": con / n,
+            "Correct": cor,
+            "Incorrect": cov - cor,
+        }
+    )
 
 
 def baseline_vote(L: np.ndarray) -> np.ndarray:
     """Snorkel's MajorityLabelVoter pattern: a Counter per row (ties abstain)."""
+
     def vote(r):
         tally = Counter(v for v in r if v != -1)
         if not tally:
@@ -157,8 +202,6 @@ def baseline_vote(L: np.ndarray) -> np.ndarray:
         return -1 if len(top) > 1 and top[0][1] == top[1][1] else top[0][0]
 
     return pd.DataFrame(L).apply(lambda r: vote(r.to_numpy()), axis=1).to_numpy()
-
-
 
 
 def timed_once(fn):
@@ -195,14 +238,30 @@ def main() -> None:
     assert np.array_equal(res_row.L[:SAMPLE], L_base), "row-wise LFs differ from the baseline"
     assert np.array_equal(res_row.L, res_vec.L), "vectorised LFs differ from row-wise ones"
     base_full = t_base * scale_rows
-    results.append({"workload": "apply 10 row-wise LFs, 100k rows", "ours_s": t_row,
-                    "baseline": "df.apply(axis=1)", "baseline_sample_s": t_base,
-                    "baseline_s": base_full, "target_ratio": 10, "ratio": base_full / t_row,
-                    "same_answers": True})
-    results.append({"workload": "apply 10 vectorised LFs, 100k rows", "ours_s": t_vec,
-                    "baseline": "df.apply(axis=1)", "baseline_sample_s": t_base,
-                    "baseline_s": base_full, "target_ratio": 50, "ratio": base_full / t_vec,
-                    "same_answers": True})
+    results.append(
+        {
+            "workload": "apply 10 row-wise LFs, 100k rows",
+            "ours_s": t_row,
+            "baseline": "df.apply(axis=1)",
+            "baseline_sample_s": t_base,
+            "baseline_s": base_full,
+            "target_ratio": 10,
+            "ratio": base_full / t_row,
+            "same_answers": True,
+        }
+    )
+    results.append(
+        {
+            "workload": "apply 10 vectorised LFs, 100k rows",
+            "ours_s": t_vec,
+            "baseline": "df.apply(axis=1)",
+            "baseline_sample_s": t_base,
+            "baseline_s": base_full,
+            "target_ratio": 50,
+            "ratio": base_full / t_vec,
+            "same_answers": True,
+        }
+    )
 
     L, y = make_matrix()
     t_base, table_base = timed_once(lambda: baseline_summary(L[:SAMPLE], y[:SAMPLE]))
@@ -211,31 +270,58 @@ def main() -> None:
     cols = ["Coverage", "Overlaps", "Conflicts", "Correct", "Incorrect"]
     assert np.allclose(ours_sample[cols].to_numpy(float), table_base[cols].to_numpy(float))
     base_full = t_base * scale_matrix
-    results.append({"workload": "lf_summary with gold labels, 1M x 20", "ours_s": t_ours,
-                    "baseline": "df.apply(axis=1) per-row flags", "baseline_sample_s": t_base,
-                    "baseline_s": base_full, "target_ratio": None, "ratio": base_full / t_ours,
-                    "same_answers": True})
+    results.append(
+        {
+            "workload": "lf_summary with gold labels, 1M x 20",
+            "ours_s": t_ours,
+            "baseline": "df.apply(axis=1) per-row flags",
+            "baseline_sample_s": t_base,
+            "baseline_s": base_full,
+            "target_ratio": None,
+            "ratio": base_full / t_ours,
+            "same_answers": True,
+        }
+    )
 
     t_base, mv_base = timed_once(lambda: baseline_vote(L[:SAMPLE]))
     t_ours, mv = median_time(lambda: majority_vote(L, cardinality=K))
     assert np.array_equal(mv[:SAMPLE], mv_base), "majority vote differs from the baseline"
     base_full = t_base * scale_matrix
-    results.append({"workload": "majority_vote, 1M x 20, 3 classes", "ours_s": t_ours,
-                    "baseline": "df.apply(axis=1) + Counter", "baseline_sample_s": t_base,
-                    "baseline_s": base_full, "target_ratio": None, "ratio": base_full / t_ours,
-                    "same_answers": True})
+    results.append(
+        {
+            "workload": "majority_vote, 1M x 20, 3 classes",
+            "ours_s": t_ours,
+            "baseline": "df.apply(axis=1) + Counter",
+            "baseline_sample_s": t_base,
+            "baseline_s": base_full,
+            "target_ratio": None,
+            "ratio": base_full / t_ours,
+            "same_answers": True,
+        }
+    )
 
     t_ds, model = timed_once(lambda: DawidSkeneLabelModel(K).fit(L))
     t_pred, pred = timed_once(lambda: model.predict(L))
     voted = pred != -1
-    results.append({"workload": "DawidSkeneLabelModel fit + predict, 1M x 20", "ours_s": t_ds + t_pred,
-                    "baseline": None, "baseline_sample_s": None, "baseline_s": None,
-                    "target_ratio": None, "ratio": None, "same_answers": None,
-                    "accuracy_on_voted": float((pred[voted] == y[voted]).mean()),
-                    "majority_vote_accuracy_on_voted": float((mv[mv != -1] == y[mv != -1]).mean())})
+    results.append(
+        {
+            "workload": "DawidSkeneLabelModel fit + predict, 1M x 20",
+            "ours_s": t_ds + t_pred,
+            "baseline": None,
+            "baseline_sample_s": None,
+            "baseline_s": None,
+            "target_ratio": None,
+            "ratio": None,
+            "same_answers": None,
+            "accuracy_on_voted": float((pred[voted] == y[voted]).mean()),
+            "majority_vote_accuracy_on_voted": float((mv[mv != -1] == y[mv != -1]).mean()),
+        }
+    )
 
-    print(f"Baseline timed once on the first {SAMPLE:,} rows and scaled linearly to the full size "
-          f"(x{scale_rows:g} for 100k rows, x{scale_matrix:g} for 1M rows); ours: median of 3 runs.")
+    print(
+        f"Baseline timed once on the first {SAMPLE:,} rows and scaled linearly to the full size "
+        f"(x{scale_rows:g} for 100k rows, x{scale_matrix:g} for 1M rows); ours: median of 3 runs."
+    )
     print(f"{'workload':<46} {'ours (s)':>9} {'baseline (s)':>13} {'ratio':>8} {'target':>7}")
     for r in results:
         base = "-" if r["baseline_s"] is None else f"{r['baseline_s']:.2f}"
@@ -243,12 +329,18 @@ def main() -> None:
         target = "-" if r["target_ratio"] is None else f">={r['target_ratio']}x"
         print(f"{r['workload']:<46} {r['ours_s']:>9.3f} {base:>13} {ratio:>8} {target:>7}")
     ds = results[-1]
-    print(f"Dawid-Skene accuracy on voted rows {ds['accuracy_on_voted']:.3f} vs majority vote "
-          f"{ds['majority_vote_accuracy_on_voted']:.3f}")
+    print(
+        f"Dawid-Skene accuracy on voted rows {ds['accuracy_on_voted']:.3f} vs majority vote "
+        f"{ds['majority_vote_accuracy_on_voted']:.3f}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "numpy": np.__version__, "pandas": pd.__version__},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+        },
         "baseline_note": f"baseline timed on {SAMPLE} rows and scaled linearly",
         "results": results,
     }

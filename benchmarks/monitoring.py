@@ -69,8 +69,6 @@ def naive(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "statistic", "p_value", "effect_size"])
 
 
-
-
 def peak_mb(fn) -> float:
     tracemalloc.start()
     tracemalloc.reset_peak()
@@ -97,14 +95,18 @@ def main() -> int:
     cat = [c for c in t.index if c.startswith("cat_")]
     # agreement on what both report: KS / chi-square p-values and the effect sizes
     agree = {
-        "effect_size_max_abs_diff": float(np.max(np.abs(t.loc[t.index, "effect_size"]
-                                                        - b.loc[t.index, "effect_size"]))),
-        "ks_p_value_max_abs_diff": float(np.max(np.abs(t.loc[num, "p_value"]
-                                                       - b.loc[num, "p_value"]))),
-        "chi2_p_value_max_abs_diff": float(np.max(np.abs(t.loc[cat, "p_value"]
-                                                         - b.loc[cat, "p_value"]))),
+        "effect_size_max_abs_diff": float(
+            np.max(np.abs(t.loc[t.index, "effect_size"] - b.loc[t.index, "effect_size"]))
+        ),
+        "ks_p_value_max_abs_diff": float(
+            np.max(np.abs(t.loc[num, "p_value"] - b.loc[num, "p_value"]))
+        ),
+        "chi2_p_value_max_abs_diff": float(
+            np.max(np.abs(t.loc[cat, "p_value"] - b.loc[cat, "p_value"]))
+        ),
         "same_drift_verdicts_at_0.1": bool(
-            ((t["effect_size"] >= 0.1) == (b.loc[t.index, "effect_size"] >= 0.1)).all()),
+            ((t["effect_size"] >= 0.1) == (b.loc[t.index, "effect_size"] >= 0.1)).all()
+        ),
     }
 
     rows = [
@@ -112,30 +114,58 @@ def main() -> int:
         ("naive scipy loop (ks_2samp, wasserstein, chi2, JS)", base_s, base_mb),
         ("ReferenceProfile.fit (once, not in the ratio)", fit_s, fit_mb),
     ]
-    print(f"drift on {N_ROWS:,} rows x {N_NUM + N_CAT} columns ({N_NUM} numerical, {N_CAT} categorical)")
+    print(
+        f"drift on {N_ROWS:,} rows x {N_NUM + N_CAT} columns ({N_NUM} numerical, {N_CAT} categorical)"
+    )
     print(f"{'method':<55}{'seconds':>10}{'peak MB':>10}")
     for name, s, mb in rows:
         print(f"{name:<55}{s:>10.2f}{mb:>10.0f}")
     ratio = base_s / ours_s
-    print(f"speed-up of drift_report over the naive loop: {ratio:.1f}x; "
-          f"memory ratio {base_mb / ours_mb:.1f}x; process max RSS {rss_mb:.0f} MB")
+    print(
+        f"speed-up of drift_report over the naive loop: {ratio:.1f}x; "
+        f"memory ratio {base_mb / ours_mb:.1f}x; process max RSS {rss_mb:.0f} MB"
+    )
     print(f"target: < 5 s and < 1024 MB -> {'met' if ours_s < 5 and ours_mb < 1024 else 'NOT met'}")
     for k, v in agree.items():
         print(f"  {k}: {v}")
     print(report.summary())
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "benchmark": "monitoring", "rows": N_ROWS, "columns": N_NUM + N_CAT,
-        "numerical": N_NUM, "categorical": N_CAT,
-        "ours": {"name": "drift_report(profile, current)", "seconds": ours_s, "peak_mb": ours_mb},
-        "baseline": {"name": "naive per-column scipy loop", "seconds": base_s, "peak_mb": base_mb},
-        "profile_fit": {"seconds": fit_s, "peak_mb": fit_mb},
-        "speedup": ratio, "memory_ratio": base_mb / ours_mb, "process_max_rss_mb": rss_mb,
-        "agreement": agree, "verdict": report.summary(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__, "pandas": pd.__version__},
-    }, indent=2) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "benchmark": "monitoring",
+                "rows": N_ROWS,
+                "columns": N_NUM + N_CAT,
+                "numerical": N_NUM,
+                "categorical": N_CAT,
+                "ours": {
+                    "name": "drift_report(profile, current)",
+                    "seconds": ours_s,
+                    "peak_mb": ours_mb,
+                },
+                "baseline": {
+                    "name": "naive per-column scipy loop",
+                    "seconds": base_s,
+                    "peak_mb": base_mb,
+                },
+                "profile_fit": {"seconds": fit_s, "peak_mb": fit_mb},
+                "speedup": ratio,
+                "memory_ratio": base_mb / ours_mb,
+                "process_max_rss_mb": rss_mb,
+                "agreement": agree,
+                "verdict": report.summary(),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "numpy": np.__version__,
+                    "pandas": pd.__version__,
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"saved {OUT.relative_to(OUT.parents[2])}")
     return 0
 

@@ -65,16 +65,18 @@ def build_model(path: Path) -> None:
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(len(CLASSES), activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(len(CLASSES), activation="softmax"),
+        ]
+    )
     model.save(path)
 
 
@@ -99,8 +101,9 @@ def naive_app(model_path: str) -> object:
 def serve_naive(model_path: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(naive_app(model_path), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        naive_app(model_path), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
 
 
 def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -118,12 +121,22 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> No
 
 def run_wrk(url: str, lua: Path, body: Path, duration: int) -> dict:
     env = {**os.environ, "BODY_FILE": str(body)}
-    cmd = [WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s",
-           "-s", str(lua), url]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 30,
-                         check=True).stdout
+    cmd = [
+        WRK,
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{duration}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(lua),
+        url,
+    ]
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=duration + 30, check=True
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT ") :])
     result["throughput_rps"] = result["requests"] / result["seconds"]
     return result
 
@@ -169,28 +182,55 @@ def main() -> int:
         lua.write_text(LUA)
         py = sys.executable
         servers = {
-            "naive (model.predict per request)":
-                [py, __file__, "--serve-naive", str(model_path),],
-            "create_app (micro-batching)":
-                [py, "-m", "utils.deployment", "serve", str(model_path), "--log-level", "warning",
-                 "--class-names", ",".join(CLASSES),],
-            "create_app (no micro-batching)":
-                [py, "-m", "utils.deployment", "serve", str(model_path), "--log-level", "warning",
-                 "--class-names", ",".join(CLASSES), "--no-micro-batching",],
+            "naive (model.predict per request)": [
+                py,
+                __file__,
+                "--serve-naive",
+                str(model_path),
+            ],
+            "create_app (micro-batching)": [
+                py,
+                "-m",
+                "utils.deployment",
+                "serve",
+                str(model_path),
+                "--log-level",
+                "warning",
+                "--class-names",
+                ",".join(CLASSES),
+            ],
+            "create_app (no micro-batching)": [
+                py,
+                "-m",
+                "utils.deployment",
+                "serve",
+                str(model_path),
+                "--log-level",
+                "warning",
+                "--class-names",
+                ",".join(CLASSES),
+                "--no-micro-batching",
+            ],
         }
         print(f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION_S}s, one 28x28 image per request")
         results = [measure(name, cmd, lua, body) for name, cmd in servers.items()]
 
     base = results[0]["throughput_rps"]
     print()
-    print(f"{'server':34s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'x naive':>8s}")
+    print(
+        f"{'server':34s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'x naive':>8s}"
+    )
     for r in results:
         r["ratio_vs_naive"] = r["throughput_rps"] / base
-        print(f"{r['name']:34s} {r['throughput_rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
-              f"{r['errors']:7d} {r['ratio_vs_naive']:8.1f}")
+        print(
+            f"{r['name']:34s} {r['throughput_rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+            f"{r['errors']:7d} {r['ratio_vs_naive']:8.1f}"
+        )
     best = results[1]
-    targets = {"throughput_ratio_at_least_30": best["ratio_vs_naive"] >= 30,
-               "p99_under_100_ms": best["p99_ms"] < 100}
+    targets = {
+        "throughput_ratio_at_least_30": best["ratio_vs_naive"] >= 30,
+        "p99_under_100_ms": best["p99_ms"] < 100,
+    }
     print(f"\ntargets (create_app defaults): {targets}")
     print(f"machine load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     import fastapi
@@ -198,19 +238,36 @@ def main() -> int:
     import uvicorn
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "benchmark": "serving",
-        "command": "python benchmarks/serving.py",
-        "load": {"tool": "wrk", "threads": THREADS, "connections": CONNECTIONS,
-                 "duration_s": DURATION_S, "body": "one 28x28 image as JSON"},
-        "machine": {"cpus": os.cpu_count(),
-                    "load_average_1min": {"before": round(load_before, 2),
-                                          "after": round(os.getloadavg()[0], 2)}, "python": platform.python_version(),
-                    "tensorflow": tf.__version__, "fastapi": fastapi.__version__,
-                    "uvicorn": uvicorn.__version__},
-        "results": results,
-        "targets": targets,
-    }, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "serving",
+                "command": "python benchmarks/serving.py",
+                "load": {
+                    "tool": "wrk",
+                    "threads": THREADS,
+                    "connections": CONNECTIONS,
+                    "duration_s": DURATION_S,
+                    "body": "one 28x28 image as JSON",
+                },
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "load_average_1min": {
+                        "before": round(load_before, 2),
+                        "after": round(os.getloadavg()[0], 2),
+                    },
+                    "python": platform.python_version(),
+                    "tensorflow": tf.__version__,
+                    "fastapi": fastapi.__version__,
+                    "uvicorn": uvicorn.__version__,
+                },
+                "results": results,
+                "targets": targets,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -35,9 +35,24 @@ def serve_cli(tmp_path: Path) -> Iterator[Callable[..., str]]:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "utils.deployment", "serve", str(model_path), "--port", str(port),
-             "--log-level", "warning", *args],
-            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "utils.deployment",
+                "serve",
+                str(model_path),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout

@@ -56,12 +56,17 @@ def tolerance_of(metadata: Mapping[str, Any]) -> dict[str, float]:
     Raises :class:`ToleranceError` when the tolerance is not stated or not valid.
     """
     spec = metadata.get("tolerance")
-    if (not isinstance(spec, Mapping) or not set(spec) & set(_KEYS)
-            or set(spec) - {*_KEYS, _FLAG} or not isinstance(spec.get(_FLAG, False), bool)):
+    if (
+        not isinstance(spec, Mapping)
+        or not set(spec) & set(_KEYS)
+        or set(spec) - {*_KEYS, _FLAG}
+        or not isinstance(spec.get(_FLAG, False), bool)
+    ):
         raise ToleranceError(
             f"a cell tagged {TAG!r} must state its tolerance in its metadata as "
             f'"tolerance": {{"decimals": ..., "integers": ...}} (either or both, and optionally '
-            f'"{_FLAG}": true); got {spec!r}')
+            f'"{_FLAG}": true); got {spec!r}'
+        )
     tolerance = {key: spec.get(key, 0.0) for key in _KEYS}
     for key, value in tolerance.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
@@ -96,14 +101,18 @@ def _kind(number: str) -> str:
 def compare_text(stored: str, fresh: str, tolerance: Mapping[str, float]) -> str | None:
     """``None`` when ``fresh`` matches ``stored`` within the tolerance, else what differs."""
     if skeleton(stored) != skeleton(fresh):
-        return (f"the text around the numbers differs:\n  stored: {skeleton(stored)[:400]}\n"
-                f"  fresh:  {skeleton(fresh)[:400]}")
+        return (
+            f"the text around the numbers differs:\n  stored: {skeleton(stored)[:400]}\n"
+            f"  fresh:  {skeleton(fresh)[:400]}"
+        )
     for index, (a, b) in enumerate(zip(numbers(stored), numbers(fresh), strict=True), start=1):
         allowed = tolerance[_kind(a)]
         off = abs(float(b.replace(",", "")) - float(a.replace(",", "")))
         if off > allowed + 1e-9:
-            return (f"number {index} is {b} where the stored output has {a}: off by {off:.3g}, "
-                    f"more than the tolerance of {allowed:g} for {_kind(a)}")
+            return (
+                f"number {index} is {b} where the stored output has {a}: off by {off:.3g}, "
+                f"more than the tolerance of {allowed:g} for {_kind(a)}"
+            )
     return None
 
 
@@ -118,14 +127,20 @@ def _flatten(outputs: Iterable[Mapping[str, Any]], skip: Iterable[str]) -> dict[
             if key == "data":
                 for mime, data in value.items():
                     if mime not in skip:
-                        found.setdefault(mime, []).append(data if isinstance(data, str) else repr(data))
+                        found.setdefault(mime, []).append(
+                            data if isinstance(data, str) else repr(data)
+                        )
             else:
                 found.setdefault(key, []).append(value if isinstance(value, str) else repr(value))
     return found
 
 
-def compare_outputs(fresh: Iterable[Mapping[str, Any]], stored: Iterable[Mapping[str, Any]],
-                    tolerance: Mapping[str, float], skip: Iterable[str] = ()) -> str | None:
+def compare_outputs(
+    fresh: Iterable[Mapping[str, Any]],
+    stored: Iterable[Mapping[str, Any]],
+    tolerance: Mapping[str, float],
+    skip: Iterable[str] = (),
+) -> str | None:
     """Compare a cell's outputs (already sanitized) key by key; ``None`` when they match."""
     new, old = _flatten(fresh, skip), _flatten(stored, skip)
     if set(new) != set(old):
@@ -161,9 +176,12 @@ def install() -> None:
             return exact(self, test, ref, skip_compare)
         skip = skip_compare or self.parent.skip_compare
         sanitize = self.sanitize_outputs
-        problem = compare_outputs(sanitize(plugin.transform_streams_for_comparison(test)),
-                                  sanitize(plugin.transform_streams_for_comparison(ref)),
-                                  tolerance, skip)
+        problem = compare_outputs(
+            sanitize(plugin.transform_streams_for_comparison(test)),
+            sanitize(plugin.transform_streams_for_comparison(ref)),
+            tolerance,
+            skip,
+        )
         if problem is None:
             return True
         self.comparison_traceback.append(f"cell tagged {TAG!r}: {problem}")

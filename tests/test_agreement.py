@@ -25,26 +25,41 @@ from utils.labeling.report import AgreementReport, agreement_report
 nan = np.nan
 
 # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers x 12 units.
-KRIPPENDORFF_2011 = np.array([
-    [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-    [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
-])
+KRIPPENDORFF_2011 = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+        [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
+    ]
+)
 
 # Fleiss (1971)-style worked example (Wikipedia, "Fleiss' kappa"): 10 items, 14 raters, 5 classes.
-FLEISS_TABLE = np.array([
-    [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
-])
+FLEISS_TABLE = np.array(
+    [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+)
 
 
 # ------------------------------------------------------------------------------------- Cohen
 @settings(max_examples=80, deadline=None)
 @given(
-    st.integers(2, 60).flatmap(lambda n: st.tuples(
-        arrays(np.int64, n, elements=st.integers(0, 4)),
-        arrays(np.int64, n, elements=st.integers(0, 4)))),
+    st.integers(2, 60).flatmap(
+        lambda n: st.tuples(
+            arrays(np.int64, n, elements=st.integers(0, 4)),
+            arrays(np.int64, n, elements=st.integers(0, 4)),
+        )
+    ),
     st.sampled_from([None, "linear", "quadratic"]),
 )
 def test_cohen_kappa_matches_sklearn(pair, weights) -> None:
@@ -89,7 +104,8 @@ def test_cohen_kappa_is_scikit_learns_on_the_checked_labels() -> None:
         warnings.simplefilter("error")
         for weights in (None, "linear", "quadratic"):
             assert cohen_kappa(a, b, labels=order, weights=weights) == cohen_kappa_score(
-                a, b, labels=order, weights=weights)
+                a, b, labels=order, weights=weights
+            )
 
 
 @pytest.mark.parametrize(
@@ -123,12 +139,14 @@ def _statsmodels_fleiss(table: np.ndarray) -> float:
 def test_fleiss_textbook_value() -> None:
     assert fleiss_kappa(FLEISS_TABLE, input="counts") == pytest.approx(0.210, abs=5e-4)
     assert fleiss_kappa(FLEISS_TABLE, input="counts") == pytest.approx(
-        _statsmodels_fleiss(FLEISS_TABLE))
+        _statsmodels_fleiss(FLEISS_TABLE)
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.int64, st.tuples(st.integers(1, 20), st.integers(2, 6)),
-              elements=st.integers(0, 3)))
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 20), st.integers(2, 6)), elements=st.integers(0, 3))
+)
 def test_fleiss_raters_layout_matches_counts(ratings) -> None:
     counts = np.stack([(ratings == c).sum(axis=1) for c in range(4)], axis=1)
     with warnings.catch_warnings():
@@ -180,7 +198,7 @@ def _brute_alpha(data: np.ndarray, level: str) -> float:
                 d[a, b] = 0.0 if c + k == 0 else ((c - k) / (c + k)) ** 2
             else:
                 lo, hi = sorted((a, b))
-                d[a, b] = (n_c[lo:hi + 1].sum() - (n_c[a] + n_c[b]) / 2) ** 2
+                d[a, b] = (n_c[lo : hi + 1].sum() - (n_c[a] + n_c[b]) / 2) ** 2
     expected = (np.outer(n_c, n_c) * d).sum()
     return 1 - (n - 1) * (o * d).sum() / expected
 
@@ -196,16 +214,19 @@ def test_krippendorff_textbook_values(level, value) -> None:
 
 
 def test_krippendorff_package_readme_example() -> None:
-    rows = ["*  *  *  *  *  3  4  1  2  1  1  3  3  *  3",
-            "1  *  2  1  3  3  4  3  *  *  *  *  *  *  *",
-            "*  *  2  1  3  4  4  *  2  1  1  3  3  *  4"]
+    rows = [
+        "*  *  *  *  *  3  4  1  2  1  1  3  3  *  3",
+        "1  *  2  1  3  3  4  3  *  *  *  *  *  *  *",
+        "*  *  2  1  3  4  4  *  2  1  1  3  3  *  4",
+    ]
     data = np.array([[nan if v == "*" else float(v) for v in r.split()] for r in rows])
     assert krippendorff_alpha(data) == pytest.approx(0.691, abs=5e-4)
     assert krippendorff_alpha(data, level="interval") == pytest.approx(0.811, abs=5e-4)
 
 
 reliability = arrays(
-    np.float64, st.tuples(st.integers(2, 4), st.integers(2, 8)),
+    np.float64,
+    st.tuples(st.integers(2, 4), st.integers(2, 8)),
     elements=st.one_of(st.just(nan), st.integers(0, 4).map(float)),
 )
 
@@ -218,8 +239,11 @@ def test_krippendorff_matches_brute_force(data, level) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAgreementWarning)
         got = krippendorff_alpha(data, level=level)
-    if pooled.size == 0 or np.unique(pooled).size == 1 or (
-            level == "ratio" and _brute_expected_zero(pooled)):
+    if (
+        pooled.size == 0
+        or np.unique(pooled).size == 1
+        or (level == "ratio" and _brute_expected_zero(pooled))
+    ):
         assert np.isnan(got)
     else:
         assert got == pytest.approx(_brute_alpha(data, level), abs=1e-9)
@@ -239,8 +263,9 @@ def test_krippendorff_perfect_constant_and_labels() -> None:
         assert np.isnan(krippendorff_alpha(np.array([[1, nan], [nan, 2]])))
     words = np.array([["low", "mid", "high", None], ["low", "high", "high", "mid"]], dtype=object)
     codes = np.array([[0, 1, 2, nan], [0, 2, 2, 1]])
-    assert krippendorff_alpha(words, level="ordinal", value_domain=["low", "mid", "high"]) == \
-        pytest.approx(krippendorff_alpha(codes, level="ordinal"))
+    assert krippendorff_alpha(
+        words, level="ordinal", value_domain=["low", "mid", "high"]
+    ) == pytest.approx(krippendorff_alpha(codes, level="ordinal"))
     assert krippendorff_alpha(words) == pytest.approx(krippendorff_alpha(codes))
 
 
@@ -253,7 +278,8 @@ def test_krippendorff_interval_on_continuous_data_is_closed_form() -> None:
     assert alpha == pytest.approx(1 / 1.25, abs=0.03)  # var(truth) / var(rating)
     small = data[:, :40]
     assert krippendorff_alpha(small, level="interval") == pytest.approx(
-        _brute_alpha(small, "interval"), abs=1e-9)
+        _brute_alpha(small, "interval"), abs=1e-9
+    )
 
 
 @pytest.mark.parametrize(
@@ -285,20 +311,24 @@ def test_percent_agreement_two_forms() -> None:
 
 
 def test_agreement_report_known_answers() -> None:
-    long = pd.DataFrame({
-        "item": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4],
-        "who": ["a", "b", "c"] * 3 + ["a", "b"],
-        "label": ["x", "x", "y", "x", "x", "x", "y", "y", "x", "y", "y"],
-    })
+    long = pd.DataFrame(
+        {
+            "item": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4],
+            "who": ["a", "b", "c"] * 3 + ["a", "b"],
+            "label": ["x", "x", "y", "x", "x", "x", "y", "y", "x", "y", "y"],
+        }
+    )
     report = agreement_report(long, item="item", annotator="who", label="label")
     assert isinstance(report, AgreementReport)
     wide = long.pivot(index="item", columns="who", values="label").to_numpy(dtype=object)
     assert report.summary.loc["percent agreement", "value"] == pytest.approx(
-        percent_agreement(wide))
+        percent_agreement(wide)
+    )
     assert report.summary.loc["Fleiss' kappa", "value"] == pytest.approx(fleiss_kappa(wide))
     assert report.pairwise_kappa.loc["a", "b"] == pytest.approx(1.0)
-    assert report.pairwise_kappa.loc["a", "c"] == pytest.approx(cohen_kappa(
-        ["x", "x", "y"], ["y", "x", "x"]))
+    assert report.pairwise_kappa.loc["a", "c"] == pytest.approx(
+        cohen_kappa(["x", "x", "y"], ["y", "x", "x"])
+    )
     assert list(report.items.index[:2]) == [1, 3]  # the disputed items come first
     assert report.items.loc[1, "majority"] == "x"
     # c disagrees with the (unanimous) others on items 1 and 3, agrees on 2
@@ -313,7 +343,8 @@ def test_agreement_report_bad_inputs_and_undefined_note() -> None:
     assert np.isnan(report.summary.loc["Fleiss' kappa", "value"])
     assert "undefined" in report.summary.loc["Fleiss' kappa", "note"]
     with pytest.raises(ValueError, match="more than once"):
-        agreement_report(pd.concat([long, long.iloc[:1]]), item="item", annotator="who",
-                         label="label")
+        agreement_report(
+            pd.concat([long, long.iloc[:1]]), item="item", annotator="who", label="label"
+        )
     with pytest.raises(ValueError, match="label='lab' is not a column"):
         agreement_report(long, item="item", annotator="who", label="lab")

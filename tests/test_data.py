@@ -30,8 +30,11 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLPROD_OFFLINE", raising=False)
     monkeypatch.setenv("MLPROD_CACHE_DIR", str(tmp_path / "cache"))
     for name, spec in data._DATASETS.items():
-        monkeypatch.setitem(data._DATASETS, name, data._DataSet(
-            spec.folder, spec.files, spec.urls, spec.archive, system_dirs=()))
+        monkeypatch.setitem(
+            data._DATASETS,
+            name,
+            data._DataSet(spec.folder, spec.files, spec.urls, spec.archive, system_dirs=()),
+        )
     return tmp_path
 
 
@@ -56,7 +59,8 @@ def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             pass
 
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", root
     server.shutdown()
@@ -65,8 +69,11 @@ def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def _use_urls(monkeypatch: pytest.MonkeyPatch, dataset: str, urls: tuple[str, ...]) -> None:
     spec = data._DATASETS[dataset]
-    monkeypatch.setitem(data._DATASETS, dataset, data._DataSet(
-        spec.folder, spec.files, urls, spec.archive, system_dirs=()))
+    monkeypatch.setitem(
+        data._DATASETS,
+        dataset,
+        data._DataSet(spec.folder, spec.files, urls, spec.archive, system_dirs=()),
+    )
 
 
 # ---------------------------------------------------------------------------- real data
@@ -107,8 +114,9 @@ def test_youtube_spam_is_read_in_sorted_file_order(mirror: Path) -> None:
 # ---------------------------------------------------------------------------- verification
 
 
-def test_a_corrupted_file_is_refused_with_name_hash_and_fix(isolated: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_corrupted_file_is_refused_with_name_hash_and_fix(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = isolated / "mirror" / "youtube-spam"
     folder.mkdir(parents=True)
     (folder / "Youtube01-Psy.csv").write_text("COMMENT_ID,AUTHOR,DATE,CONTENT,CLASS\n")
@@ -121,8 +129,9 @@ def test_a_corrupted_file_is_refused_with_name_hash_and_fix(isolated: Path,
     assert "Delete it" in message
 
 
-def test_a_truncated_copy_of_the_real_file_is_refused(mirror: Path, isolated: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_truncated_copy_of_the_real_file_is_refused(
+    mirror: Path, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = (mirror / "fashion-mnist" / "train-labels-idx1-ubyte.gz").read_bytes()
     folder = isolated / "copy" / "fashion-mnist"
     folder.mkdir(parents=True)
@@ -132,8 +141,9 @@ def test_a_truncated_copy_of_the_real_file_is_refused(mirror: Path, isolated: Pa
         data.fetch("fashion-mnist", "train-labels-idx1-ubyte.gz")
 
 
-def test_missing_files_offline_say_exactly_where_to_put_them(isolated: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_files_offline_say_exactly_where_to_put_them(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLPROD_OFFLINE", "1")
     with pytest.raises(data.DataNotFoundError) as info:
         data.load_fashion_mnist()
@@ -154,8 +164,8 @@ def test_unknown_data_set_or_file_is_a_clear_error() -> None:
 
 
 def test_download_verifies_caches_and_is_then_served_from_the_cache(
-        mirror: Path, isolated: Path, http_root: tuple[str, Path],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror: Path, isolated: Path, http_root: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, www = http_root
     name = "t10k-labels-idx1-ubyte.gz"
     (www / name).write_bytes((mirror / "fashion-mnist" / name).read_bytes())
@@ -168,7 +178,8 @@ def test_download_verifies_caches_and_is_then_served_from_the_cache(
 
 
 def test_a_download_with_the_wrong_content_is_not_saved(
-        isolated: Path, http_root: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated: Path, http_root: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, www = http_root
     (www / "Youtube01-Psy.csv").write_text("not the data")
     _use_urls(monkeypatch, "fashion-mnist", (base + "/{name}",))
@@ -179,8 +190,8 @@ def test_a_download_with_the_wrong_content_is_not_saved(
 
 
 def test_youtube_archive_download_extracts_all_five_files(
-        mirror: Path, isolated: Path, http_root: tuple[str, Path],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror: Path, isolated: Path, http_root: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, www = http_root
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -193,11 +204,15 @@ def test_youtube_archive_download_extracts_all_five_files(
     assert frame.shape == (1_956, 6)
     for name in YOUTUBE:
         cached = isolated / "cache" / "youtube-spam" / name
-        assert hashlib.sha256(cached.read_bytes()).hexdigest() == data._DATASETS["youtube-spam"].files[name]
+        assert (
+            hashlib.sha256(cached.read_bytes()).hexdigest()
+            == data._DATASETS["youtube-spam"].files[name]
+        )
 
 
 def test_a_refused_connection_becomes_a_clear_not_found_error(
-        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
@@ -230,15 +245,23 @@ def test_downsample_averages_blocks_and_scales_to_unit_range() -> None:
     assert data.downsample(images, factor=4).tolist() == [[0.25], [0.1875]]
 
 
-@pytest.mark.parametrize("images, factor", [(np.zeros((4, 4)), 2), (np.zeros((1, 5, 4)), 2),
-                                            (np.zeros((1, 4, 4)), 0), (np.zeros((1, 4, 4)), 1.5)])
+@pytest.mark.parametrize(
+    "images, factor",
+    [
+        (np.zeros((4, 4)), 2),
+        (np.zeros((1, 5, 4)), 2),
+        (np.zeros((1, 4, 4)), 0),
+        (np.zeros((1, 4, 4)), 1.5),
+    ],
+)
 def test_downsample_rejects_bad_shapes_and_factors(images: np.ndarray, factor: object) -> None:
     with pytest.raises(ValueError, match=r"images|factor|blocks"):
         data.downsample(images, factor)  # type: ignore[arg-type]
 
 
 def test_clear_cache_deletes_downloads_but_never_the_data_dir(
-        isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cached = isolated / "cache" / "youtube-spam" / "Youtube01-Psy.csv"
     cached.parent.mkdir(parents=True)
     cached.write_text("x")

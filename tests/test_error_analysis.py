@@ -46,9 +46,21 @@ def data():
 # ---------------------------------------------------------------- metrics_by_slice
 def test_metrics_by_slice_matches_sklearn(data):
     y, pred, group, _ = data
-    frame = metrics_by_slice(y, pred, pd.Series(group, name="group"),
-                             metrics=["accuracy", "precision", "recall", "f1", "fpr", "fnr",
-                                      "selection_rate", "prevalence"])
+    frame = metrics_by_slice(
+        y,
+        pred,
+        pd.Series(group, name="group"),
+        metrics=[
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "fpr",
+            "fnr",
+            "selection_rate",
+            "prevalence",
+        ],
+    )
     assert list(frame.index) == [OVERALL, "a", "b", "c", "d"]
     assert frame.index.name == "group"
     for g in ["a", "b", "c", "d"]:
@@ -76,14 +88,18 @@ def test_metrics_by_slice_multiclass_accuracy_and_one_vs_rest():
     for g in "xy":
         m = s == g
         assert frame.loc[g, "accuracy"] == pytest.approx(skm.accuracy_score(y[m], p[m]))
-        assert frame.loc[g, "recall"] == pytest.approx(
-            skm.recall_score(y[m] == 2, p[m] == 2))
+        assert frame.loc[g, "recall"] == pytest.approx(skm.recall_score(y[m] == 2, p[m] == 2))
 
 
 def test_overlapping_tags_match_masks(data):
     y, pred, group, score = data
-    tags = pd.DataFrame({"ab": np.isin(group, ["a", "b"]), "bc": np.isin(group, ["b", "c"]),
-                         "nothing": np.zeros(len(y), bool)})
+    tags = pd.DataFrame(
+        {
+            "ab": np.isin(group, ["a", "b"]),
+            "bc": np.isin(group, ["b", "c"]),
+            "nothing": np.zeros(len(y), bool),
+        }
+    )
     frame = metrics_by_slice(y, pred, tags, y_score=score)
     assert frame.index.name == "tag"
     for t in ["ab", "bc"]:
@@ -93,7 +109,9 @@ def test_overlapping_tags_match_masks(data):
         assert frame.loc[t, "mean_score"] == pytest.approx(score[m].mean())
     # a tag no example carries: NaN everywhere, with a reason
     assert frame.loc["nothing", "support"] == 0
-    assert np.isnan(frame.loc["nothing", ["accuracy", "precision", "recall", "f1"]].astype(float)).all()
+    assert np.isnan(
+        frame.loc["nothing", ["accuracy", "precision", "recall", "f1"]].astype(float)
+    ).all()
     assert "empty slice" in frame.loc["nothing", "note"]
     # a mapping of masks gives the same table
     as_map = metrics_by_slice(y, pred, {c: tags[c].to_numpy() for c in tags}, y_score=score)
@@ -178,8 +196,11 @@ def test_metrics_by_slice_bad_options():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 3)),
-                min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 3)), min_size=1, max_size=60
+    )
+)
 def test_property_slices_agree_with_masks(rows):
     y, p, s = (np.array(c) for c in zip(*rows, strict=True))
     frame = metrics_by_slice(y, p, s)
@@ -202,7 +223,8 @@ def test_disparity(data):
     assert _disparity(frame, "accuracy", kind="ratio") == pytest.approx(acc.min() / acc.max())
     overall = frame.loc[OVERALL, "accuracy"]
     assert _disparity(frame, "accuracy", method="to_overall") == pytest.approx(
-        (acc - overall).abs().max())
+        (acc - overall).abs().max()
+    )
     # slices under min_support are excluded: only "a" (n ~ 1600) is left -> undefined
     assert np.isnan(_disparity(frame, "accuracy", min_support=1500))
     with pytest.raises(ValueError, match="no column"):
@@ -212,10 +234,13 @@ def test_disparity(data):
 # ---------------------------------------------------------------- prioritisation
 def test_prioritization_table_course_example():
     # the shape of the course's speech example: clean speech, car noise, people noise, low bandwidth
-    by_tag = pd.DataFrame({"support": [500, 40, 300, 60], "accuracy": [0.94, 0.89, 0.87, 0.70]},
-                          index=["clean", "car", "people", "low_bw"])
-    table = prioritization_table(by_tag, human_level={"clean": 0.95, "car": 0.93,
-                                                      "people": 0.89, "low_bw": 0.70})
+    by_tag = pd.DataFrame(
+        {"support": [500, 40, 300, 60], "accuracy": [0.94, 0.89, 0.87, 0.70]},
+        index=["clean", "car", "people", "low_bw"],
+    )
+    table = prioritization_table(
+        by_tag, human_level={"clean": 0.95, "car": 0.93, "people": 0.89, "low_bw": 0.70}
+    )
     assert list(table["tag"]) == ["people", "clean", "car", "low_bw"]
     assert table.loc[0, "gap"] == pytest.approx(0.02)
     assert table.loc[0, "share"] == pytest.approx(300 / 900)
@@ -223,10 +248,12 @@ def test_prioritization_table_course_example():
     assert list(table["rank"]) == [1, 2, 3, 4]
     assert table.loc[3, "gap"] == 0.0
     # the (overall) row gives the denominator for overlapping tags
-    with_overall = pd.concat([pd.DataFrame({"support": [2000], "accuracy": [0.9]},
-                                           index=[OVERALL]), by_tag])
-    t2 = prioritization_table(with_overall, human_level={"clean": 0.95, "car": 0.93,
-                                                         "people": 0.89, "low_bw": 0.70})
+    with_overall = pd.concat(
+        [pd.DataFrame({"support": [2000], "accuracy": [0.9]}, index=[OVERALL]), by_tag]
+    )
+    t2 = prioritization_table(
+        with_overall, human_level={"clean": 0.95, "car": 0.93, "people": 0.89, "low_bw": 0.70}
+    )
     assert t2.set_index("tag").loc["people", "share"] == pytest.approx(0.15)
 
 
@@ -331,8 +358,9 @@ def test_confusion_frame_matches_sklearn():
     cf = confusion_frame(y, p, labels=labels)
     np.testing.assert_array_equal(cf.to_numpy(), skm.confusion_matrix(y, p, labels=labels))
     cn = confusion_frame(y, p, labels=labels, normalize="true")
-    np.testing.assert_allclose(cn.to_numpy(), skm.confusion_matrix(y, p, labels=labels,
-                                                                   normalize="true"))
+    np.testing.assert_allclose(
+        cn.to_numpy(), skm.confusion_matrix(y, p, labels=labels, normalize="true")
+    )
     # a class with no examples: its normalised row is NaN, not 0
     cz = confusion_frame([0, 0], [0, 1], labels=[0, 1], normalize="true")
     assert np.isnan(cz.loc[1]).all()
@@ -399,15 +427,20 @@ def test_performance_audit_small_and_undefined_slices():
     assert pd.isna(res.table.loc["tiny", "passed"])
     assert res.worst_slice == "big"
     boot = performance_audit(y, p, s, metric="f1", ci="bootstrap", n_boot=50)
-    assert boot.table.loc["big", "ci_low"] <= boot.table.loc["big", "f1"] <= boot.table.loc["big", "ci_high"]
+    assert (
+        boot.table.loc["big", "ci_low"]
+        <= boot.table.loc["big", "f1"]
+        <= boot.table.loc["big", "ci_high"]
+    )
     with pytest.raises(ValueError, match="bootstrap"):
         performance_audit(y, p, s, metric="f1")
 
 
 # ---------------------------------------------------------------- splits
 def test_allocate_largest_remainder():
-    np.testing.assert_array_equal(_allocate([1003, 7, 10], (0.8, 0.1, 0.1)),
-                                  [[803, 100, 100], [5, 1, 1], [8, 1, 1]])
+    np.testing.assert_array_equal(
+        _allocate([1003, 7, 10], (0.8, 0.1, 0.1)), [[803, 100, 100], [5, 1, 1], [8, 1, 1]]
+    )
 
 
 @pytest.mark.parametrize("count", [-1, 2.5, True, "3"])
@@ -462,7 +495,9 @@ def test_stratified_split_rare_classes():
 
 def test_stratified_split_groups_stay_together():
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"g": np.repeat(np.arange(100), 5), "y": np.repeat(rng.integers(0, 2, 100), 5)})
+    df = pd.DataFrame(
+        {"g": np.repeat(np.arange(100), 5), "y": np.repeat(rng.integers(0, 2, 100), 5)}
+    )
     parts = stratified_split(df, label="y", group="g", sizes=(0.6, 0.4))
     assert set(parts[0]["g"]).isdisjoint(parts[1]["g"])
     assert len(parts[0]) == 300
@@ -493,8 +528,12 @@ def test_balanced_sample():
 # ---------------------------------------------------------------- problem slices
 def test_find_problem_slices_finds_planted_slice():
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"device": rng.choice(["ios", "android", "web"], 20000),
-                      "country": rng.choice(["fr", "us", "in", "br"], 20000)})
+    X = pd.DataFrame(
+        {
+            "device": rng.choice(["ios", "android", "web"], 20000),
+            "country": rng.choice(["fr", "us", "in", "br"], 20000),
+        }
+    )
     bad = (X["device"] == "android") & (X["country"] == "in")
     errors = rng.random(20000) < np.where(bad, 0.5, 0.05)
     top = find_problem_slices(X, errors, k=3)

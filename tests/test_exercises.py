@@ -77,8 +77,11 @@ def test_every_exercise_is_complete_and_every_check_is_used() -> None:
     assert used == exercise_ids(), "every registered check is used by exactly one page"
 
 
-@pytest.mark.parametrize(("path", "ex_id", "roles"), EXERCISES,
-                         ids=[f"{p.parent.name}/{p.stem}:{i}" for p, i, _ in EXERCISES])
+@pytest.mark.parametrize(
+    ("path", "ex_id", "roles"),
+    EXERCISES,
+    ids=[f"{p.parent.name}/{p.stem}:{i}" for p, i, _ in EXERCISES],
+)
 def test_stub_says_not_yet_and_solution_says_right(path: Path, ex_id: str, roles: dict) -> None:
     stored = "".join(o.get("text", "") for o in roles["check"].outputs)
     assert stored.startswith("Not yet:"), f"the stored check of {ex_id} must show the unsolved stub"

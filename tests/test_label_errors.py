@@ -23,14 +23,22 @@ def _noisy_problem(n=3000, k=3, noise=0.1, seed=0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
-    X, y = make_classification(n, n_features=10, n_informative=6, n_classes=k,
-                               n_clusters_per_class=1, class_sep=2.0, random_state=seed)
+    X, y = make_classification(
+        n,
+        n_features=10,
+        n_informative=6,
+        n_classes=k,
+        n_clusters_per_class=1,
+        class_sep=2.0,
+        random_state=seed,
+    )
     rng = np.random.default_rng(seed)
     flipped = rng.random(n) < noise
     noisy = y.copy()
     noisy[flipped] = (y[flipped] + rng.integers(1, k, flipped.sum())) % k
-    probs = cross_val_predict(LogisticRegression(max_iter=1000), X, noisy, cv=5,
-                              method="predict_proba")
+    probs = cross_val_predict(
+        LogisticRegression(max_iter=1000), X, noisy, cv=5, method="predict_proba"
+    )
     return noisy, probs, flipped
 
 
@@ -44,7 +52,9 @@ def test_thresholds_are_mean_self_confidence():
     labels = np.array([0, 0, 1, 1, 1])
     p = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.4, 0.6], [0.5, 0.5]])
     np.testing.assert_allclose(_thresholds(*_check_inputs(labels, p)), [0.8, (0.8 + 0.6 + 0.5) / 3])
-    np.testing.assert_allclose(find_label_issues(labels, p).thresholds, [0.8, (0.8 + 0.6 + 0.5) / 3])
+    np.testing.assert_allclose(
+        find_label_issues(labels, p).thresholds, [0.8, (0.8 + 0.6 + 0.5) / 3]
+    )
 
 
 def test_confident_joint_by_hand():
@@ -53,16 +63,27 @@ def test_confident_joint_by_hand():
     p = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9], [0.4, 0.6]])
     # uncalibrated: ex0,1 -> (0,0); ex2: 0.7 < 0.75, not confident; ex3 -> (1,1); ex4 none
     y, q = _check_inputs(labels, p)
-    np.testing.assert_array_equal(_confident_joint(y, q, _thresholds(y, q), calibrate=False)[0],
-                                  [[2, 0], [0, 1]])
+    np.testing.assert_array_equal(
+        _confident_joint(y, q, _thresholds(y, q), calibrate=False)[0], [[2, 0], [0, 1]]
+    )
     # calibrated rows sum to the class counts (3 and 2)
     np.testing.assert_array_equal(find_label_issues(labels, p).confident_joint, [[3, 0], [0, 2]])
 
 
 def test_off_diagonal_example_is_flagged():
     labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.85, 0.15], [0.05, 0.95],
-                  [0.1, 0.9], [0.2, 0.8], [0.15, 0.85], [0.3, 0.7]])
+    p = np.array(
+        [
+            [0.9, 0.1],
+            [0.8, 0.2],
+            [0.85, 0.15],
+            [0.05, 0.95],
+            [0.1, 0.9],
+            [0.2, 0.8],
+            [0.15, 0.85],
+            [0.3, 0.7],
+        ]
+    )
     res = find_label_issues(labels, p)
     assert isinstance(res, LabelIssues)
     np.testing.assert_array_equal(np.flatnonzero(res.mask), [3])
@@ -70,7 +91,9 @@ def test_off_diagonal_example_is_flagged():
     assert res.n_issues == 1
     assert res.confident_joint[0, 1] == 1
     for fb in ("prune_by_class", "both", "confident_learning", "predicted_neq_given"):
-        np.testing.assert_array_equal(np.flatnonzero(find_label_issues(labels, p, filter_by=fb).mask), [3])
+        np.testing.assert_array_equal(
+            np.flatnonzero(find_label_issues(labels, p, filter_by=fb).mask), [3]
+        )
 
 
 def test_quality_scores_known_values():
@@ -78,8 +101,9 @@ def test_quality_scores_known_values():
     p = np.array([[0.6, 0.3, 0.1], [0.5, 0.2, 0.3]])
     y, q = _check_inputs(labels, p)
     np.testing.assert_allclose(_quality(y, q, "self_confidence"), [0.6, 0.3])
-    np.testing.assert_allclose(_quality(y, q, "normalized_margin"),
-                               [(0.6 - 0.3 + 1) / 2, (0.3 - 0.5 + 1) / 2])
+    np.testing.assert_allclose(
+        _quality(y, q, "normalized_margin"), [(0.6 - 0.3 + 1) / 2, (0.3 - 0.5 + 1) / 2]
+    )
 
 
 # ---------------------------------------------------------------- planted flips
@@ -99,7 +123,9 @@ def test_ranking_is_by_quality_and_mask_matches(problem):
     assert set(res.ranked_indices) == set(np.flatnonzero(res.mask))
     q = res.quality[res.ranked_indices]
     assert (np.diff(q) >= 0).all()
-    np.testing.assert_allclose(res.quality, _quality(*_check_inputs(noisy, probs), "normalized_margin"))
+    np.testing.assert_allclose(
+        res.quality, _quality(*_check_inputs(noisy, probs), "normalized_margin")
+    )
 
 
 def test_filters_nest_as_expected(problem):
@@ -130,8 +156,16 @@ def test_clean_confident_labels_give_no_issues():
 
 def test_class_with_zero_examples():
     labels = np.array([0, 0, 0, 1, 1, 1])
-    p = np.array([[0.8, 0.1, 0.1], [0.7, 0.2, 0.1], [0.1, 0.8, 0.1],
-                  [0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.1, 0.85, 0.05]])
+    p = np.array(
+        [
+            [0.8, 0.1, 0.1],
+            [0.7, 0.2, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.1, 0.85, 0.05],
+        ]
+    )
     res = find_label_issues(labels, p)
     assert np.isinf(res.thresholds[2])
     assert res.confident_joint[2].sum() == 0

@@ -34,8 +34,10 @@ SPAM, NOT_SPAM = 1, 0
 @pytest.fixture
 def comments() -> pd.DataFrame:
     return pd.DataFrame(
-        {"text": ["Check out my channel http://x", "love this song", "free gift", "ok", "wow"],
-         "n chars": [29, 14, 9, 2, 3]},
+        {
+            "text": ["Check out my channel http://x", "love this song", "free gift", "ok", "wow"],
+            "n chars": [29, 14, 9, 2, 3],
+        },
         index=[10, 11, 12, 13, 14],
     )
 
@@ -154,7 +156,9 @@ def test_rowwise_bad_outputs_name_function_and_row(comments: pd.DataFrame, value
     def buggy(x):
         return value if x["n chars"] == 9 else ABSTAIN
 
-    with pytest.raises(LFError, match=rf"'buggy' failed on row 12 \(position 2\).*{message}") as err:
+    with pytest.raises(
+        LFError, match=rf"'buggy' failed on row 12 \(position 2\).*{message}"
+    ) as err:
         apply_lfs(comments, [buggy], cardinality=2)
     assert (err.value.lf_name, err.value.row, err.value.position) == ("buggy", 12, 2)
 
@@ -241,9 +245,18 @@ def _brute_summary(L: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
             con += any(o != L[i, j] for o in others)
             cor += L[i, j] == Y[i]
             inc += L[i, j] != Y[i]
-        rows.append({"j": j, "Polarity": sorted(set(L[:, j].tolist()) - {-1}), "Coverage": cov / n,
-                     "Overlaps": ovl / n, "Conflicts": con / n, "Correct": cor, "Incorrect": inc,
-                     "Emp. Acc.": cor / (cor + inc) if cor + inc else np.nan})
+        rows.append(
+            {
+                "j": j,
+                "Polarity": sorted(set(L[:, j].tolist()) - {-1}),
+                "Coverage": cov / n,
+                "Overlaps": ovl / n,
+                "Conflicts": con / n,
+                "Correct": cor,
+                "Incorrect": inc,
+                "Emp. Acc.": cor / (cor + inc) if cor + inc else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -261,11 +274,20 @@ def test_lf_summary_matches_brute_force(data) -> None:
     L, Y = data
     got = lf_summary(L, Y=Y, cardinality=3).reset_index(drop=True)
     want = _brute_summary(L, Y)
-    assert list(got.columns) == ["j", "Polarity", "Coverage", "Overlaps", "Conflicts", "Correct",
-                                 "Incorrect", "Emp. Acc."]
+    assert list(got.columns) == [
+        "j",
+        "Polarity",
+        "Coverage",
+        "Overlaps",
+        "Conflicts",
+        "Correct",
+        "Incorrect",
+        "Emp. Acc.",
+    ]
     assert got["Polarity"].tolist() == want["Polarity"].tolist()
-    pd.testing.assert_frame_equal(got.drop(columns="Polarity"), want.drop(columns="Polarity"),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.drop(columns="Polarity"), want.drop(columns="Polarity"), check_dtype=False
+    )
     n = L.shape[0]
     votes = (L != -1).sum(axis=1)
     assert _label_coverage(L) == pytest.approx((votes > 0).mean())
@@ -352,13 +374,16 @@ def test_majority_vote_matches_brute_force(data, tie_break, weighted) -> None:
 def test_majority_vote_ties_and_abstains() -> None:
     L = np.array([[1, 0], [-1, -1], [1, 1], [0, -1]])
     np.testing.assert_array_equal(majority_vote(L, cardinality=2), [-1, -1, 1, 0])
-    np.testing.assert_array_equal(majority_vote(L, cardinality=2, tie_break="lowest"), [0, -1, 1, 0])
+    np.testing.assert_array_equal(
+        majority_vote(L, cardinality=2, tie_break="lowest"), [0, -1, 1, 0]
+    )
     tied = np.tile([[0, 1, 2]], (2000, 1))
     draws = majority_vote(tied, cardinality=3, tie_break="random", seed=1)
     assert set(draws.tolist()) == {0, 1, 2}
     assert np.abs(np.bincount(draws) / 2000 - 1 / 3).max() < 0.05
-    np.testing.assert_array_equal(draws, majority_vote(tied, cardinality=3, tie_break="random",
-                                                       seed=1))
+    np.testing.assert_array_equal(
+        draws, majority_vote(tied, cardinality=3, tie_break="random", seed=1)
+    )
     np.testing.assert_allclose(_majority_vote_proba(L, cardinality=2)[1], [0.5, 0.5])
     np.testing.assert_array_equal(majority_vote(L, cardinality=2, weights=[0, 1]), [0, -1, 1, -1])
 

@@ -47,8 +47,9 @@ def _sanitize(outputs: list) -> list[dict]:
             for regex, replace in rules:
                 item["text"] = re.sub(regex, replace, item["text"])
         if "data" in item:
-            item["data"] = {mime: value for mime, value in item["data"].items()
-                            if not mime.startswith("image/")}
+            item["data"] = {
+                mime: value for mime, value in item["data"].items() if not mime.startswith("image/")
+            }
             for mime, value in item["data"].items():
                 if isinstance(value, str):
                     for regex, replace in rules:
@@ -60,13 +61,17 @@ def _sanitize(outputs: list) -> list[dict]:
 
 def test_the_stored_kernelspec_is_what_jupyterlab_writes() -> None:
     spec = KernelSpecManager().get_kernel_spec("python3")
-    assert {"display_name": spec.display_name, "language": spec.language,
-            "name": "python3"} == book.KERNELSPEC
+    assert {
+        "display_name": spec.display_name,
+        "language": spec.language,
+        "name": "python3",
+    } == book.KERNELSPEC
 
 
 @pytest.mark.slow
-def test_a_plain_jupyter_kernel_reproduces_the_stored_outputs(tmp_path: Path,
-                                                               data_available: bool) -> None:
+def test_a_plain_jupyter_kernel_reproduces_the_stored_outputs(
+    tmp_path: Path, data_available: bool
+) -> None:
     if not data_available:
         pytest.skip("the data mirror is not available")
     stored = nbformat.read(NOTEBOOK, as_version=4)
@@ -74,8 +79,12 @@ def test_a_plain_jupyter_kernel_reproduces_the_stored_outputs(tmp_path: Path,
     env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
     env["IPYTHONDIR"] = str(tmp_path / "ipython")  # a learner's fresh profile, not the tests'
     env["HOME"] = str(tmp_path)
-    client = NotebookClient(fresh, kernel_name="python3", timeout=300,
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(
+        fresh,
+        kernel_name="python3",
+        timeout=300,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
     client.km = client.create_kernel_manager()
     client.start_new_kernel(env=env)  # as the README's `jupyter lab` starts it
     client.start_new_kernel_client()

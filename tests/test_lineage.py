@@ -20,8 +20,11 @@ from utils.lineage import LineageLog, Step, content_hash, file_hash
 
 def small_frame() -> pd.DataFrame:
     return pd.DataFrame(
-        {"text": ["buy now", "nice song", None, "None"], "label": [1, 0, 0, 1],
-         "score": [0.5, np.nan, 1.25, -0.0]},
+        {
+            "text": ["buy now", "nice song", None, "None"],
+            "label": [1, 0, 0, 1],
+            "score": [0.5, np.nan, 1.25, -0.0],
+        },
         index=[10, 11, 12, 13],
     )
 
@@ -56,11 +59,14 @@ def test_hash_pinned_value_does_not_drift():
 
 
 def test_hash_same_in_a_fresh_process_with_another_hash_seed():
-    code = ("import pandas as pd; from utils.lineage import content_hash; "
-            "print(content_hash(pd.DataFrame({'t': ['a', 'b', None], 'y': [1, 0, 1]})))")
+    code = (
+        "import pandas as pd; from utils.lineage import content_hash; "
+        "print(content_hash(pd.DataFrame({'t': ['a', 'b', None], 'y': [1, 0, 1]})))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
     here = content_hash(pd.DataFrame({"t": ["a", "b", None], "y": [1, 0, 1]}))
     assert out == here
 
@@ -68,15 +74,15 @@ def test_hash_same_in_a_fresh_process_with_another_hash_seed():
 @pytest.mark.parametrize(
     "change",
     [
-        lambda d: d.assign(label=[1, 0, 0, 0]),                  # one label fixed
-        lambda d: d.iloc[:3],                                     # one row dropped
-        lambda d: d.iloc[::-1],                                   # rows re-ordered
-        lambda d: d[["label", "text", "score"]],                  # columns re-ordered
-        lambda d: d.rename(columns={"label": "y"}),               # column renamed
-        lambda d: d.assign(label=d["label"].astype(float)),       # dtype changed
+        lambda d: d.assign(label=[1, 0, 0, 0]),  # one label fixed
+        lambda d: d.iloc[:3],  # one row dropped
+        lambda d: d.iloc[::-1],  # rows re-ordered
+        lambda d: d[["label", "text", "score"]],  # columns re-ordered
+        lambda d: d.rename(columns={"label": "y"}),  # column renamed
+        lambda d: d.assign(label=d["label"].astype(float)),  # dtype changed
         lambda d: d.assign(text=["buy now", "nice song", "None", "None"]),  # None vs "None"
-        lambda d: d.set_axis([0, 1, 2, 3]),                       # index changed
-        lambda d: d.assign(score=[0.5, 0.0, 1.25, -0.0]),         # NaN replaced by 0
+        lambda d: d.set_axis([0, 1, 2, 3]),  # index changed
+        lambda d: d.assign(score=[0.5, 0.0, 1.25, -0.0]),  # NaN replaced by 0
         lambda d: d.assign(text=["buy now", "nice song", None, 1]),  # text "None" vs int 1
     ],
 )
@@ -98,8 +104,8 @@ def test_array_hash_ignores_memory_layout_and_byte_order():
     assert content_hash(np.asfortranarray(a)) == h
     assert content_hash(a.astype(">f8")) == h
     assert content_hash(np.arange(48.0).reshape(4, 12)[:, ::2] * 0 + a) == h  # a strided view
-    assert content_hash(a.reshape(6, 4)) != h                                 # shape matters
-    assert content_hash(a.astype(np.float32)) != h                            # dtype matters
+    assert content_hash(a.reshape(6, 4)) != h  # shape matters
+    assert content_hash(a.astype(np.float32)) != h  # dtype matters
 
 
 def test_series_and_text_arrays():
@@ -117,8 +123,12 @@ def test_mixed_object_column_keeps_types_apart():
 
 
 def test_timezone_aware_dates_and_nullable_integers():
-    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=3, tz="UTC"),
-                       "n": pd.array([1, None, 3], dtype="Int64")})
+    df = pd.DataFrame(
+        {
+            "when": pd.date_range("2024-01-01", periods=3, tz="UTC"),
+            "n": pd.array([1, None, 3], dtype="Int64"),
+        }
+    )
     assert content_hash(df) == content_hash(df.copy())
     later = df.assign(when=df["when"] + pd.Timedelta(seconds=1))
     assert content_hash(later) != content_hash(df)
@@ -128,8 +138,9 @@ def test_timezone_aware_dates_and_nullable_integers():
 
 
 def test_categorical_and_string_dtype_columns():
-    df = pd.DataFrame({"c": pd.Categorical(["x", "y", "x"]),
-                       "s": pd.array(["p", None, "q"], dtype="string")})
+    df = pd.DataFrame(
+        {"c": pd.Categorical(["x", "y", "x"]), "s": pd.array(["p", None, "q"], dtype="string")}
+    )
     assert content_hash(df) == content_hash(df.copy())
     assert content_hash(df) != content_hash(df.assign(s=pd.array(["p", None, "r"], dtype="string")))
 
@@ -190,22 +201,37 @@ def build_log() -> tuple[LineageLog, dict[str, str]]:
     ids["merged"] = log.record("concat", inputs=[ids["raw_a"], ids["raw_b"]], output=merged)
     clean = merged[merged.x > 1]
     ids["clean"] = log.record("drop x<=1", inputs=[merged], output=clean, params={"min": 1})
-    ids["train"] = log.record("split train", inputs=[clean], output=clean.iloc[:2],
-                              params={"seed": 0, "sizes": (0.67, 0.33)})
-    ids["test"] = log.record("split test", inputs=[clean], output=clean.iloc[2:],
-                             params={"seed": 0})
+    ids["train"] = log.record(
+        "split train",
+        inputs=[clean],
+        output=clean.iloc[:2],
+        params={"seed": 0, "sizes": (0.67, 0.33)},
+    )
+    ids["test"] = log.record(
+        "split test", inputs=[clean], output=clean.iloc[2:], params={"seed": 0}
+    )
     ids["model_1"] = log.record("fit model 1", inputs=[ids["train"]], output="model:1")
     ids["raw_c"] = log.source("file c", np.arange(3))
-    ids["model_2"] = log.record("fit model 2", inputs=[ids["train"], ids["raw_c"]],
-                                output="model:2", params={"C": np.float64(0.5)})
+    ids["model_2"] = log.record(
+        "fit model 2",
+        inputs=[ids["train"], ids["raw_c"]],
+        output="model:2",
+        params={"C": np.float64(0.5)},
+    )
     return log, ids
 
 
 def test_ancestry_lists_exactly_the_steps_a_model_depends_on():
     log, ids = build_log()
     anc = log.ancestry("model:1")
-    assert list(anc["name"]) == ["file a", "file b", "concat", "drop x<=1", "split train",
-                                 "fit model 1"]
+    assert list(anc["name"]) == [
+        "file a",
+        "file b",
+        "concat",
+        "drop x<=1",
+        "split train",
+        "fit model 1",
+    ]
     assert list(anc.columns) == ["step", "name", "inputs", "output", "params", "timestamp"]
     assert "split test" not in set(anc["name"])  # the test split never reached model 1
     assert set(log.sources("model:2")["output"]) == {ids["raw_a"], ids["raw_b"], ids["raw_c"]}
@@ -243,7 +269,7 @@ def test_ambiguous_prefix_is_an_error():
 def test_params_and_timestamps_are_recorded_as_they_will_reload():
     log, _ = build_log()
     steps = log.steps
-    assert steps[4].params == {"seed": 0, "sizes": [0.67, 0.33]}   # tuple stored as JSON list
+    assert steps[4].params == {"seed": 0, "sizes": [0.67, 0.33]}  # tuple stored as JSON list
     assert steps[-1].params == {"C": 0.5} and type(steps[-1].params["C"]) is float
     assert steps[0].timestamp == "2024-01-01T00:00:00+00:00"
     assert steps[1].timestamp == "2024-01-01T00:01:00+00:00"
@@ -287,10 +313,16 @@ def test_step_json_is_one_sorted_line():
         ({"name": "", "inputs": [], "output": "x"}, ValueError, "name"),
         ({"name": "s", "inputs": "abc", "output": "x"}, TypeError, "inputs"),
         ({"name": "s", "inputs": ["x"], "output": "x"}, ValueError, "among its inputs"),
-        ({"name": "s", "inputs": [], "output": "x", "params": {"f": object()}}, TypeError,
-         r"params\['f'\]"),
-        ({"name": "s", "inputs": [], "output": "x", "params": {"lr": float("nan")}}, ValueError,
-         r"params\['lr'\]"),
+        (
+            {"name": "s", "inputs": [], "output": "x", "params": {"f": object()}},
+            TypeError,
+            r"params\['f'\]",
+        ),
+        (
+            {"name": "s", "inputs": [], "output": "x", "params": {"lr": float("nan")}},
+            ValueError,
+            r"params\['lr'\]",
+        ),
         ({"name": "s", "inputs": [], "output": "x", "params": [("a", 1)]}, TypeError, "mapping"),
         ({"name": "s", "inputs": [], "output": ""}, ValueError, "empty identifier"),
         ({"name": "s", "inputs": [{"a": 1}], "output": "x"}, TypeError, r"inputs\[0\]"),

@@ -76,9 +76,7 @@ def test_wasserstein_constant_reference_uses_the_floor():
 def test_chi2_matches_scipy_contingency():
     a = np.array(list("aaabbbbccd") * 20, dtype=object)
     b = np.array(list("aabbbccccd") * 15 + list("e") * 5, dtype=object)  # 'e' is new
-    table = pd.crosstab(
-        np.r_[np.zeros(len(a)), np.ones(len(b))], np.r_[a, b]
-    ).to_numpy()
+    table = pd.crosstab(np.r_[np.zeros(len(a)), np.ones(len(b))], np.r_[a, b]).to_numpy()
     expected = stats.chi2_contingency(table, correction=False)
     stat, p = _chi2_test(a, b)
     assert stat == pytest.approx(expected.statistic, rel=1e-9)
@@ -156,12 +154,14 @@ def test_statistics_reject_bad_input():
 
 def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     r = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "age": r.normal(40 + shift, 10, n),
-        "clicks": r.poisson(3, n).astype(float),
-        "flag": r.integers(0, 2, n),
-        "city": r.choice(["Lima", "Oslo", "Pune"], n, p=[0.5, 0.3, 0.2]),
-    })
+    return pd.DataFrame(
+        {
+            "age": r.normal(40 + shift, 10, n),
+            "clicks": r.poisson(3, n).astype(float),
+            "flag": r.integers(0, 2, n),
+            "city": r.choice(["Lima", "Oslo", "Pune"], n, p=[0.5, 0.3, 0.2]),
+        }
+    )
 
 
 def test_profile_fit_contents():
@@ -172,7 +172,9 @@ def test_profile_fit_contents():
     assert age.kind == "numerical" and city.kind == "categorical"
     assert age.n == 490 and age.n_missing == 10 and age.missing_rate == 0.02
     assert age.exact and np.array_equal(age.sample, np.sort(df["age"].dropna()))
-    assert age.mean == pytest.approx(df["age"].mean()) and age.std == pytest.approx(df["age"].std(ddof=0))
+    assert age.mean == pytest.approx(df["age"].mean()) and age.std == pytest.approx(
+        df["age"].std(ddof=0)
+    )
     assert len(age.counts) == len(age.bin_edges) + 1 == 10 and age.counts.sum() == 490
     assert city.categories == ("Lima", "Oslo", "Pune")
     assert city.counts.tolist() == df["city"].value_counts().sort_index().tolist()
@@ -227,10 +229,12 @@ def test_report_small_reference_uses_tests_and_matches_scipy():
     assert t.loc["age", "p_value"] == pytest.approx(ks.pvalue)
     w = stats.wasserstein_distance(reference["age"], current["age"]) / reference["age"].std(ddof=0)
     assert t.loc["age", "effect_size"] == pytest.approx(w)
-    table = pd.crosstab(np.r_[np.zeros(800), np.ones(600)],
-                        np.r_[reference["city"], current["city"]])
+    table = pd.crosstab(
+        np.r_[np.zeros(800), np.ones(600)], np.r_[reference["city"], current["city"]]
+    )
     assert t.loc["city", "p_value"] == pytest.approx(
-        stats.chi2_contingency(table.to_numpy(), correction=False).pvalue)
+        stats.chi2_contingency(table.to_numpy(), correction=False).pvalue
+    )
     assert bool(t.loc["age", "drifted"]) and "<= 1000" in t.loc["age", "rule"]
     assert list(r.table.columns[:4]) == ["column", "kind", "method", "statistic"]
 
@@ -281,13 +285,15 @@ def test_per_column_method_and_threshold():
 
 def test_each_row_holds_the_rule_that_decided_it():
     # small reference: KS and chi-square, decided by the p-value; large: distances
-    small = drift_report(frame(800, 0), frame(600, 1, shift=5), p_value_below=0.01,
-                         distance_above=0.3).table
+    small = drift_report(
+        frame(800, 0), frame(600, 1, shift=5), p_value_below=0.01, distance_above=0.3
+    ).table
     assert (small["p_value_below"] == 0.01).all() and small["distance_above"].isna().all()
     np.testing.assert_array_equal(small["drifted"], small["p_value"] < 0.01)
     assert small["rule"].str.contains("drift if p_value < 0.01").all()
-    large = drift_report(frame(5000, 0), frame(5000, 1, shift=5), p_value_below=0.01,
-                         distance_above=0.3).table
+    large = drift_report(
+        frame(5000, 0), frame(5000, 1, shift=5), p_value_below=0.01, distance_above=0.3
+    ).table
     assert (large["distance_above"] == 0.3).all() and large["p_value_below"].isna().all()
     np.testing.assert_array_equal(large["drifted"], large["effect_size"] > 0.3)
     assert large["rule"].str.contains("drift if effect_size > 0.3").all()
@@ -311,7 +317,8 @@ def test_psi_in_report_matches_function():
     t = drift_report(reference, current, method="psi").table.set_index("column")
     assert t.loc["age", "statistic"] == pytest.approx(_psi(reference["age"], current["age"]))
     assert t.loc["city", "statistic"] == pytest.approx(
-        _psi(reference["city"].to_numpy(), current["city"].to_numpy(), categorical=True))
+        _psi(reference["city"].to_numpy(), current["city"].to_numpy(), categorical=True)
+    )
 
 
 def test_dataset_verdict():
@@ -422,8 +429,10 @@ def test_latency_tracker_percentiles_and_ring():
         t.observe(v)
     assert len(t) == 100 and t.count == 250
     np.testing.assert_array_equal(t.values(), np.arange(151, 251))
-    assert t.percentiles((50, 99)) == {50.0: np.percentile(np.arange(151, 251), 50),
-                                       99.0: np.percentile(np.arange(151, 251), 99)}
+    assert t.percentiles((50, 99)) == {
+        50.0: np.percentile(np.arange(151, 251), 50),
+        99.0: np.percentile(np.arange(151, 251), 99),
+    }
 
 
 @settings(max_examples=30, deadline=None)
@@ -450,11 +459,14 @@ def test_latency_tracker_validation():
 
 
 def test_evaluate_alerts_consecutive_windows():
-    hist = pd.DataFrame({"error_rate": [0.0, 0.02, 0.03, 0.0, 0.05, 0.06, 0.07, np.nan],
-                         "p99_ms": [100.0] * 8},
-                        index=pd.date_range("2025-01-01", periods=8, freq="h"))
-    rules = [AlertRule("error_rate", ">", 0.01, for_windows=2, severity="page"),
-             AlertRule("p99_ms", ">=", 500)]
+    hist = pd.DataFrame(
+        {"error_rate": [0.0, 0.02, 0.03, 0.0, 0.05, 0.06, 0.07, np.nan], "p99_ms": [100.0] * 8},
+        index=pd.date_range("2025-01-01", periods=8, freq="h"),
+    )
+    rules = [
+        AlertRule("error_rate", ">", 0.01, for_windows=2, severity="page"),
+        AlertRule("p99_ms", ">=", 500),
+    ]
     out = evaluate_alerts(hist, rules)
     assert out["time"].tolist() == list(hist.index[[2, 5, 6]])
     assert out["run"].tolist() == [2, 2, 3] and out["onset"].tolist() == [True, True, False]

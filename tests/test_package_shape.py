@@ -30,8 +30,13 @@ def test_the_map_lists_every_module_and_only_real_ones() -> None:
     listed = set(re.findall(r"`([A-Za-z_0-9]+\.py)`", _map_text()))
     folders = set(re.findall(r"`([A-Za-z_0-9]+)/`", _map_text()))
     names = {p.name for p in _modules()}
-    missing = sorted({p.relative_to(UTILS).as_posix() for p in _modules()
-                      if p.name not in listed and p.name != "__init__.py"})
+    missing = sorted(
+        {
+            p.relative_to(UTILS).as_posix()
+            for p in _modules()
+            if p.name not in listed and p.name != "__init__.py"
+        }
+    )
     assert not missing, f"CONTRIBUTING.md's map of utils does not list {missing}"
     assert not listed - names, f"the map names files that do not exist: {sorted(listed - names)}"
     packages = {p.parent.name for p in _modules() if p.name == "__init__.py" and p.parent != UTILS}
@@ -50,5 +55,6 @@ def test_modules_and_functions_are_short() -> None:
                 n = node.end_lineno - node.lineno + 1  # type: ignore[operator]
                 if n > MAX_FUNCTION_LINES:
                     long.append(f"{rel}:{node.lineno} {node.name}(): {n} lines")
-    assert not long, ("split these (modules at most 500 lines, functions at most 80): "
-                      + "; ".join(long))
+    assert not long, "split these (modules at most 500 lines, functions at most 80): " + "; ".join(
+        long
+    )

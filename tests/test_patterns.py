@@ -126,7 +126,7 @@ def test_same_key_same_arm_and_monotone(key):
         c.advance()
     # once on the canary, a key stays there as the weight grows
     if "canary" in arms:
-        assert all(a == "canary" for a in arms[arms.index("canary"):])
+        assert all(a == "canary" for a in arms[arms.index("canary") :])
 
 
 def test_full_weight_routes_everyone_to_canary():
@@ -228,9 +228,11 @@ def test_every_pattern_is_a_predictor_of_probabilities():
     """A rollout answers like any model: ``predict_proba(X)`` is an (n, k) array, nothing else."""
     models = {"stable": Const(0.1), "canary": Const(0.9)}
     X = np.zeros((3, 2))
-    for pattern in (CanaryRollout(steps=(0.5,), models=models),
-                    ShadowDeployment(models["stable"], models["canary"]),
-                    BlueGreen(models["stable"], models["canary"])):
+    for pattern in (
+        CanaryRollout(steps=(0.5,), models=models),
+        ShadowDeployment(models["stable"], models["canary"]),
+        BlueGreen(models["stable"], models["canary"]),
+    ):
         assert isinstance(pattern, Predictor)
         p = pattern.predict_proba(X)
         assert isinstance(p, np.ndarray) and p.shape == (3, 2)

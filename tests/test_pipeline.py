@@ -21,9 +21,16 @@ from utils.pipeline import (
     save_pipeline,
 )
 
-TEXTS = ["Check out my channel http://spam.example.com/x", "Love this song",
-         "subscribe to me", "great video \ufeff", "visit kidsmediausa  . com now",
-         "www.free-money.net win", "nice beat", "who is watching in 2015?"]
+TEXTS = [
+    "Check out my channel http://spam.example.com/x",
+    "Love this song",
+    "subscribe to me",
+    "great video \ufeff",
+    "visit kidsmediausa  . com now",
+    "www.free-money.net win",
+    "nice beat",
+    "who is watching in 2015?",
+]
 LABELS = [1, 0, 1, 0, 1, 1, 0, 0]
 
 
@@ -54,8 +61,11 @@ def test_normalise_comments_shape_and_errors():
 
 
 def make_text_pipeline():
-    return make_pipeline(FunctionTransformer(normalise_comments), TfidfVectorizer(),
-                         LogisticRegression(random_state=0)).fit(TEXTS, LABELS)
+    return make_pipeline(
+        FunctionTransformer(normalise_comments),
+        TfidfVectorizer(),
+        LogisticRegression(random_state=0),
+    ).fit(TEXTS, LABELS)
 
 
 def test_save_and_load_replays_identically(tmp_path):
@@ -72,11 +82,14 @@ def test_reload_in_a_fresh_process_gives_the_same_outputs(tmp_path):
     pipe = make_text_pipeline()
     path = tmp_path / "spam.joblib"
     save_pipeline(pipe, path, probe=TEXTS)
-    code = ("import sys; from utils.pipeline import load_pipeline; from utils.lineage import "
-            "content_hash; p = load_pipeline(sys.argv[1]); "
-            f"print(content_hash(p.predict_proba({TEXTS!r})))")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    code = (
+        "import sys; from utils.pipeline import load_pipeline; from utils.lineage import "
+        "content_hash; p = load_pipeline(sys.argv[1]); "
+        f"print(content_hash(p.predict_proba({TEXTS!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == content_hash(pipe.predict_proba(TEXTS))
 
 

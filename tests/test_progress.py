@@ -18,9 +18,11 @@ def _run(*sources: str) -> nbformat.NotebookNode:
 
 
 def test_the_bar_leaves_only_what_the_cell_prints_after_it() -> None:
-    nb = _run("import time\nfrom utils.progress import progress\n"
-              "total = 0\nfor i in progress(range(5), desc='summing'):\n"
-              "    time.sleep(0.25)\n    total += i\nprint('total', total)")
+    nb = _run(
+        "import time\nfrom utils.progress import progress\n"
+        "total = 0\nfor i in progress(range(5), desc='summing'):\n"
+        "    time.sleep(0.25)\n    total += i\nprint('total', total)"
+    )
     outputs = nb.cells[0].outputs
     assert [o.get("text") for o in outputs] == ["total 10\n"], outputs
 
@@ -38,11 +40,13 @@ def test_bad_arguments_are_refused_by_name() -> None:
 
 
 def test_the_keras_callback_leaves_nothing_behind() -> None:
-    nb = _run("import utils\nutils.setup(keras=True)\nimport numpy as np, keras\n"
-              "from utils.progress import KerasProgress\n"
-              "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])\n"
-              "model.compile(loss='mse')\n"
-              "history = model.fit(np.ones((8, 3)), np.ones(8), epochs=3, verbose=0,\n"
-              "                    callbacks=[KerasProgress('fitting')])\n"
-              "print(len(history.history['loss']), 'epochs')")
+    nb = _run(
+        "import utils\nutils.setup(keras=True)\nimport numpy as np, keras\n"
+        "from utils.progress import KerasProgress\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])\n"
+        "model.compile(loss='mse')\n"
+        "history = model.fit(np.ones((8, 3)), np.ones(8), epochs=3, verbose=0,\n"
+        "                    callbacks=[KerasProgress('fitting')])\n"
+        "print(len(history.history['loss']), 'epochs')"
+    )
     assert [o.get("text") for o in nb.cells[0].outputs] == ["3 epochs\n"], nb.cells[0].outputs

@@ -31,8 +31,11 @@ def project(data_available: bool) -> data.ProjectData:
 
 
 @pytest.fixture(scope="module", params=versions.VERSIONS)
-def served(request: pytest.FixtureRequest, project: data.ProjectData,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, ModelClient]]:
+def served(
+    request: pytest.FixtureRequest,
+    project: data.ProjectData,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, object, ModelClient]]:
     version = request.param
     trained = versions.train(project, version).model
     path = Path(tmp_path_factory.mktemp(version)) / f"spam-filter-{version}.joblib"
@@ -49,7 +52,7 @@ def served(request: pytest.FixtureRequest, project: data.ProjectData,
 def test_served_probabilities_equal_the_trained_pipeline(served, project) -> None:
     _, trained, client = served
     texts = project.test["CONTENT"].tolist()
-    got = np.vstack([client.predict_proba(texts[i:i + 50]) for i in range(0, len(texts), 50)])
+    got = np.vstack([client.predict_proba(texts[i : i + 50]) for i in range(0, len(texts), 50)])
     np.testing.assert_allclose(got, trained.predict_proba(texts), rtol=0, atol=1e-12)
 
 
@@ -65,14 +68,19 @@ def test_served_model_scores_as_on_the_deployment_page(served, project) -> None:
     _, _, client = served
     gold = data.gold_labels(project.test)["gold"].to_numpy()
     texts = project.test["CONTENT"].tolist()
-    labels = [p["class_index"] for i in range(0, len(texts), 50)
-              for p in client.predict(texts[i:i + 50])["predictions"]]
+    labels = [
+        p["class_index"]
+        for i in range(0, len(texts), 50)
+        for p in client.predict(texts[i : i + 50])["predictions"]
+    ]
     assert np.mean(np.array(labels) == gold) > 0.9  # the audit's overall accuracy is about 0.94
 
 
 def test_review_band_withholds_exactly_the_uncertain(served, project) -> None:
     _, trained, client = served
-    threshold = model.review_threshold(trained, project.dev["CONTENT"], spec.TARGETS["review_capacity"])
+    threshold = model.review_threshold(
+        trained, project.dev["CONTENT"], spec.TARGETS["review_capacity"]
+    )
     texts = project.dev["CONTENT"].tolist()[:100]
     answer = client.predict(texts, min_confidence=threshold)
     withheld = np.array([p["withheld"] for p in answer["predictions"]])
@@ -81,11 +89,14 @@ def test_review_band_withholds_exactly_the_uncertain(served, project) -> None:
     assert all(p["label"] is None for p in answer["predictions"] if p["withheld"])
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": ""}, "empty string"),
-    ({"inputs": ["fine", 3]}, r"inputs\[1\] is the integer 3"),
-    ({"inputs": "x" * 6000}, "at most 5000"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": ""}, "empty string"),
+        ({"inputs": ["fine", 3]}, r"inputs\[1\] is the integer 3"),
+        ({"inputs": "x" * 6000}, "at most 5000"),
+    ],
+)
 def test_bad_requests_are_refused_and_the_server_keeps_answering(served, body, message) -> None:
     _, _, client = served
     r = client.request("POST", "/predict", json=body)

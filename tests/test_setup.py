@@ -50,8 +50,12 @@ def test_keras_setup_gives_identical_weights_twice() -> None:
         "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]);"
         "print(float(m.layers[0].kernel.numpy().sum()))"
     )
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            .stdout.strip() for _ in range(2)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1] and runs[0]
 
 
@@ -86,16 +90,20 @@ def test_portable_numerics_caps_every_library_at_avx2(monkeypatch: pytest.Monkey
     monkeypatch.setattr(_setup.platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(_setup, "_has_avx2", lambda: True)
     assert _setup.portable_numerics_env() == {
-        "OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2",
-        "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
+        "OPENBLAS_CORETYPE": "Haswell",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "XLA_FLAGS": "--xla_cpu_max_isa=AVX2",
+    }
     monkeypatch.setattr(_setup, "_has_avx2", lambda: False)  # forcing AVX2 kernels would crash
     assert _setup.portable_numerics_env() == {}
     monkeypatch.setattr(_setup.platform, "machine", lambda: "aarch64")
     assert _setup.portable_numerics_env() == {}
 
 
-@pytest.mark.parametrize(("flags", "expected"), [
-    ("fpu sse4_1 avx avx2 fma bmi2", True), ("fpu sse4_1 avx", False), ("fpu avx2", False)])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [("fpu sse4_1 avx avx2 fma bmi2", True), ("fpu sse4_1 avx", False), ("fpu avx2", False)],
+)
 def test_avx2_is_read_from_the_processor_flags(tmp_path, flags: str, expected: bool) -> None:
     from utils import _setup
 
@@ -110,12 +118,15 @@ def test_importing_utils_sets_the_variables_in_a_plain_process() -> None:
     from utils._setup import PORTABLE_NUMERICS, portable_numerics_env
 
     env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
-    code = ("import os, utils, numpy; from threadpoolctl import threadpool_info;"
-            "print([os.environ.get(k) for k in utils._setup.PORTABLE_NUMERICS]);"
-            "print(sorted({p.get('architecture') for p in threadpool_info()"
-            " if p['internal_api'] == 'openblas'}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=env).stdout.splitlines()
+    code = (
+        "import os, utils, numpy; from threadpoolctl import threadpool_info;"
+        "print([os.environ.get(k) for k in utils._setup.PORTABLE_NUMERICS]);"
+        "print(sorted({p.get('architecture') for p in threadpool_info()"
+        " if p['internal_api'] == 'openblas'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.splitlines()
     wanted = portable_numerics_env()
     assert out[0] == repr([wanted.get(k) for k in PORTABLE_NUMERICS])
     if wanted:
@@ -129,7 +140,9 @@ def test_setup_warns_when_numpy_loaded_first() -> None:
         pytest.skip("kernels are pinned on x86-64 processors with AVX2 only")
     env = {k: v for k, v in os.environ.items() if k not in PORTABLE_NUMERICS}
     env["OPENBLAS_CORETYPE"] = "Sandybridge"  # as if NumPy had loaded with other kernels
-    code = "import numpy, os; os.environ['OPENBLAS_CORETYPE'] = 'Haswell'; import utils; utils.setup()"
+    code = (
+        "import numpy, os; os.environ['OPENBLAS_CORETYPE'] = 'Haswell'; import utils; utils.setup()"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and "NumPy was loaded before `import utils`" in out.stderr
 

@@ -14,21 +14,34 @@ from utils.pipeline import normalise_comments
 from utils.spam_filter import data, features, model, rules
 from utils.tracking import ExperimentTracker
 
-SPAMMY = ["Check out my channel http://spam.example.com", "subscribe to me please!!",
-          "earn money from home at www.cash.net", "follow me on instagram", "check my covers"]
-HAMMY = ["love this song", "who is watching in 2015?", "best video ever", "so beautiful",
-         "this song never gets old"]
+SPAMMY = [
+    "Check out my channel http://spam.example.com",
+    "subscribe to me please!!",
+    "earn money from home at www.cash.net",
+    "follow me on instagram",
+    "check my covers",
+]
+HAMMY = [
+    "love this song",
+    "who is watching in 2015?",
+    "best video ever",
+    "so beautiful",
+    "this song never gets old",
+]
 
 
 # ----------------------------------------------------------------------------- features
-@pytest.mark.parametrize(("text", "english"), [
-    ("I love this song so much", True),
-    ("waka waka", True),  # too short to tell: counted as English
-    ("Eminem et Rihana trop belle chanson", False),
-    ("Это лучшая песня", False),  # Cyrillic letters
-    ("الإعلانات", False),
-    ("", True),
-])
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("I love this song so much", True),
+        ("waka waka", True),  # too short to tell: counted as English
+        ("Eminem et Rihana trop belle chanson", False),
+        ("Это лучшая песня", False),  # Cyrillic letters
+        ("الإعلانات", False),
+        ("", True),
+    ],
+)
 def test_is_english(text: str, english: bool) -> None:
     assert features.is_english(text) is english
 
@@ -57,8 +70,12 @@ def test_comment_features_name_the_first_non_string() -> None:
 
 
 def test_comment_tags_are_boolean_and_overlap() -> None:
-    frame = pd.DataFrame({"CONTENT": ["hi", "x" * 200 + " http://a.com", "Это песня вот так"],
-                          "VIDEO": ["Youtube01-Psy", "Youtube02-KatyPerry", "Youtube01-Psy"]})
+    frame = pd.DataFrame(
+        {
+            "CONTENT": ["hi", "x" * 200 + " http://a.com", "Это песня вот так"],
+            "VIDEO": ["Youtube01-Psy", "Youtube02-KatyPerry", "Youtube01-Psy"],
+        }
+    )
     tags = features.comment_tags(frame)
     assert (tags.dtypes == "bool").all()
     assert tags["video: Psy"].tolist() == [True, False, True]
@@ -128,7 +145,8 @@ def test_splits_partition_the_deduplicated_development_comments(project: data.Pr
 
 
 def test_production_is_every_comment_of_the_held_out_videos_oldest_first(
-        project: data.ProjectData) -> None:
+    project: data.ProjectData,
+) -> None:
     prod = project.production
     assert set(prod["VIDEO"]) == set(data.PRODUCTION_VIDEOS)
     assert len(prod) == int(project.comments["VIDEO"].isin(data.PRODUCTION_VIDEOS).sum())
@@ -178,8 +196,9 @@ def test_split_by_video_refuses_an_unknown_video() -> None:
 
 
 def test_deduplicate_keeps_the_first_copy() -> None:
-    frame = pd.DataFrame({"CONTENT": ["Check http://a.com", "check   http://b.org", "hi"]},
-                         index=[5, 6, 7])
+    frame = pd.DataFrame(
+        {"CONTENT": ["Check http://a.com", "check   http://b.org", "hi"]}, index=[5, 6, 7]
+    )
     assert list(data.deduplicate(frame).index) == [5, 7]
 
 
@@ -212,11 +231,13 @@ def test_tune_refuses_one_class_and_an_empty_grid() -> None:
 
 
 def test_human_level_scores_the_human_label_where_the_passes_agree() -> None:
-    gold = pd.DataFrame({"A": [1, 1, 0, 0], "B": [1, 1, 0, 1], "published": [1, 0, 0, 1]},
-                        index=[3, 4, 5, 6])
+    gold = pd.DataFrame(
+        {"A": [1, 1, 0, 0], "B": [1, 1, 0, 1], "published": [1, 0, 0, 1]}, index=[3, 4, 5, 6]
+    )
     gold["gold"] = (gold.sum(axis=1) >= 2).astype(int)
-    tags = pd.DataFrame({"first two": [True, True, False, False], "none": [False] * 4},
-                        index=gold.index)
+    tags = pd.DataFrame(
+        {"first two": [True, True, False, False], "none": [False] * 4}, index=gold.index
+    )
     hl = data.human_level(gold, tags)
     assert list(hl.index) == ["all", "first two", "none"]
     # the passes agree on items 3, 4, 5; the human label matches them on 3 and 5, not on 4
@@ -276,8 +297,10 @@ def test_decision_metrics_count_false_positives_among_legitimate_comments() -> N
 
 
 def test_two_keywords_flags_links_and_check_out_only() -> None:
-    frame = pd.DataFrame({"CONTENT": ["visit kidsmedia . com", "Check out my covers", "checkout time",
-                                      "love it"]}, index=[4, 5, 6, 7])
+    frame = pd.DataFrame(
+        {"CONTENT": ["visit kidsmedia . com", "Check out my covers", "checkout time", "love it"]},
+        index=[4, 5, 6, 7],
+    )
     flags = rules.two_keywords(frame)
     assert flags.tolist() == [1, 1, 0, 0] and list(flags.index) == [4, 5, 6, 7]
 
@@ -288,9 +311,16 @@ def test_filter_app_serves_text_with_the_filter_s_names() -> None:
     fitted = model.make_model(C=1.0).fit(SPAMMY + HAMMY, [1] * 5 + [0] * 5)
     with TestClient(model.filter_app(fitted, "7")) as client:
         meta = client.get("/metadata").json()
-        assert (meta["model_name"], meta["model_version"], meta["input_type"]) == ("spam-filter", "7", "text")
+        assert (meta["model_name"], meta["model_version"], meta["input_type"]) == (
+            "spam-filter",
+            "7",
+            "text",
+        )
         assert meta["class_names"] == list(model.CLASS_NAMES)
-        assert client.post("/predict", json={"inputs": SPAMMY[0]}).json()["predictions"][0]["label"] == "spam"
+        assert (
+            client.post("/predict", json={"inputs": SPAMMY[0]}).json()["predictions"][0]["label"]
+            == "spam"
+        )
 
 
 def test_band_metrics_score_only_the_decisions_taken_alone() -> None:

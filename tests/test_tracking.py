@@ -33,12 +33,27 @@ def ticking_clock(start: datetime = T0):
 def three_runs(path: Path) -> ExperimentTracker:
     tr = ExperimentTracker(path, clock=ticking_clock())
     x = np.arange(12.0).reshape(4, 3)
-    tr.log_run(name="a", params={"C": 1.0, "penalty": "l2"}, metrics={"acc": 0.8, "loss": 0.5},
-               data=x, code_version="abc")
-    tr.log_run(name="b", params={"C": 10.0, "penalty": "l2"}, metrics={"acc": 0.9, "loss": 0.4},
-               data=x, code_version="abc")
-    tr.log_run(name="c", params={"C": 10.0, "penalty": "l2"}, metrics={"acc": 0.85, "loss": 0.3},
-               data=x[:3], code_version="abc")
+    tr.log_run(
+        name="a",
+        params={"C": 1.0, "penalty": "l2"},
+        metrics={"acc": 0.8, "loss": 0.5},
+        data=x,
+        code_version="abc",
+    )
+    tr.log_run(
+        name="b",
+        params={"C": 10.0, "penalty": "l2"},
+        metrics={"acc": 0.9, "loss": 0.4},
+        data=x,
+        code_version="abc",
+    )
+    tr.log_run(
+        name="c",
+        params={"C": 10.0, "penalty": "l2"},
+        metrics={"acc": 0.85, "loss": 0.3},
+        data=x[:3],
+        code_version="abc",
+    )
     return tr
 
 
@@ -108,16 +123,28 @@ def test_git_commit_outside_and_inside_a_repo(tmp_path):
     assert _git_commit(tmp_path) is None
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
-           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PATH": "/usr/bin:/bin",
+    }
     try:
         subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
         (repo / "train.py").write_text("print(1)\n")
         subprocess.run(["git", "add", "train.py"], cwd=repo, check=True, env=env)
         subprocess.run(["git", "commit", "-qm", "x"], cwd=repo, check=True, env=env)
-        full = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, env=env,
-                              capture_output=True, text=True).stdout.strip()
+        full = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo,
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("git is not available")
     assert _git_commit(repo) == full[:12]
@@ -131,8 +158,13 @@ def test_log_and_read_back_round_trip(tmp_path):
     tr = three_runs(tmp_path / "sub" / "runs.jsonl")
     frame = tr.runs()
     assert list(frame["name"]) == ["a", "b", "c"]
-    assert list(frame.columns[:5]) == ["run_id", "name", "timestamp", "code_version",
-                                       "data_fingerprint"]
+    assert list(frame.columns[:5]) == [
+        "run_id",
+        "name",
+        "timestamp",
+        "code_version",
+        "data_fingerprint",
+    ]
     assert list(frame["params.C"]) == [1.0, 10.0, 10.0]
     assert list(frame["metrics.acc"]) == [0.8, 0.9, 0.85]
     assert frame["timestamp"].iloc[1] == "2026-01-01T00:01:00+00:00"
@@ -175,17 +207,21 @@ def test_a_second_tracker_on_the_same_file_sees_the_history(tmp_path):
 
 def test_nan_metric_survives_the_round_trip(tmp_path):
     tr = ExperimentTracker(tmp_path / "r.jsonl", clock=ticking_clock())
-    tr.log_run(metrics={"precision": float("nan"), "acc": 0.5}, data_fingerprint="f",
-               code_version="v")
+    tr.log_run(
+        metrics={"precision": float("nan"), "acc": 0.5}, data_fingerprint="f", code_version="v"
+    )
     assert "NaN" not in (tmp_path / "r.jsonl").read_text()  # strict JSON: null
     assert math.isnan(tr.runs()["metrics.precision"].iloc[0])
 
 
 def test_numpy_scalars_in_params_are_stored_as_json(tmp_path):
     tr = ExperimentTracker(tmp_path / "r.jsonl", clock=ticking_clock())
-    run = tr.log_run(params={"C": np.float32(0.5), "k": np.int64(3), "flag": np.bool_(True),
-                             "layers": (64, 32)},
-                     metrics={"acc": np.float64(0.75)}, data_fingerprint="f", code_version="v")
+    run = tr.log_run(
+        params={"C": np.float32(0.5), "k": np.int64(3), "flag": np.bool_(True), "layers": (64, 32)},
+        metrics={"acc": np.float64(0.75)},
+        data_fingerprint="f",
+        code_version="v",
+    )
     back = tr.get(run.run_id)
     assert back.params == {"C": 0.5, "k": 3, "flag": True, "layers": [64, 32]}
     assert back.metrics == {"acc": 0.75}
@@ -301,8 +337,7 @@ def test_path_that_is_a_directory(tmp_path):
 
 # ---- properties
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1,
-                max_size=8))
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=1, max_size=8))
 def test_best_matches_max_and_min_of_logged_values(tmp_path_factory, values):
     path = tmp_path_factory.mktemp("h") / "r.jsonl"
     tr = ExperimentTracker(path, clock=ticking_clock())

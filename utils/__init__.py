@@ -33,7 +33,14 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "setup"]
 
 _SUBMODULES = {
-    "data", "deployment", "error_analysis", "labeling", "lineage", "pipeline", "quiz", "spam_filter",
+    "data",
+    "deployment",
+    "error_analysis",
+    "labeling",
+    "lineage",
+    "pipeline",
+    "quiz",
+    "spam_filter",
     "tracking",
 }
 

@@ -48,8 +48,9 @@ def _has_avx2(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """False only when the processor is known to lack AVX2 or FMA (then no cap is safe)."""
     try:
         with open(cpuinfo, encoding="ascii", errors="replace") as file:
-            flags = next((line.split(":", 1)[1].split() for line in file
-                          if line.startswith("flags")), None)
+            flags = next(
+                (line.split(":", 1)[1].split() for line in file if line.startswith("flags")), None
+            )
     except OSError:
         return True  # not Linux: the flags cannot be read; every x86-64 Mac since 2013 has AVX2
     return flags is None or {"avx2", "fma"} <= set(flags)
@@ -87,17 +88,26 @@ def _check_blas_kernels() -> None:
         return  # no cap on this machine, or the user chose another core on purpose
     from threadpoolctl import threadpool_info
 
-    archs = {str(p.get("architecture")) for p in threadpool_info()
-             if p.get("internal_api") == "openblas"}
+    archs = {
+        str(p.get("architecture")) for p in threadpool_info() if p.get("internal_api") == "openblas"
+    }
     if archs and archs != {wanted}:
         warnings.warn(
             f"NumPy was loaded before `import utils` and runs OpenBLAS kernels for {sorted(archs)}, "
             f"not {wanted}: printed digits may differ from the book's. Restart the kernel and run "
-            "the notebook from its first cell.", RuntimeWarning, stacklevel=3)
+            "the notebook from its first cell.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
-def setup(seed: int = DEFAULT_SEED, *, keras: bool = False, progress: bool = False,
-          threads: int | None = 1) -> None:
+def setup(
+    seed: int = DEFAULT_SEED,
+    *,
+    keras: bool = False,
+    progress: bool = False,
+    threads: int | None = 1,
+) -> None:
     """Fix seeds, quiet logs and set a consistent plotting style.
 
     Call it once, at the top of a notebook, before importing TensorFlow or Keras.

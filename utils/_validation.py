@@ -87,9 +87,17 @@ def check_int(name: str, value: Any, *, min: int | None = None, max: int | None 
     return int(value)
 
 
-def check_number(name: str, value: Any, *, min: float | None = None, max: float | None = None,
-                 min_open: bool = False, max_open: bool = False, allow_nan: bool = False,
-                 finite: bool = True) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    allow_nan: bool = False,
+    finite: bool = True,
+) -> float:
     """Return ``value`` as a ``float``, or raise: booleans, strings and NaN are not numbers.
 
     ``min`` and ``max`` are inclusive unless ``min_open`` / ``max_open``; ``allow_nan`` lets
@@ -115,8 +123,9 @@ def check_number(name: str, value: Any, *, min: float | None = None, max: float 
     return v
 
 
-def check_probability(name: str, value: Any, *, open_low: bool = False,
-                      open_high: bool = False) -> float:
+def check_probability(
+    name: str, value: Any, *, open_low: bool = False, open_high: bool = False
+) -> float:
     """A number in ``[0, 1]`` (ends excluded on request), e.g. a share or a confidence level."""
     return check_number(name, value, min=0.0, max=1.0, min_open=open_low, max_open=open_high)
 
@@ -165,7 +174,8 @@ def _check_missing(arr: np.ndarray, name: str) -> None:
         first = tuple(int(i) for i in np.argwhere(missing)[0])
         raise ValueError(
             f"{name} contains missing values (NaN or None): {int(missing.sum())} of {arr.size}, "
-            f"the first at index {first[0] if len(first) == 1 else first}")
+            f"the first at index {first[0] if len(first) == 1 else first}"
+        )
 
 
 def _check_mixed(arr: np.ndarray, name: str) -> None:
@@ -185,7 +195,8 @@ def _check_mixed(arr: np.ndarray, name: str) -> None:
         raise ArgumentTypeError(
             f"{name} mixes values of different types ({', '.join(sorted(seen))}): "
             f"{name}[{i1}] is {flat[i1]!r} ({k1}) but {name}[{i2}] is {flat[i2]!r} ({k2}); "
-            "convert it to one type first")
+            "convert it to one type first"
+        )
 
 
 def _as_array(values: Any, name: str, *, allow_missing: bool) -> np.ndarray:
@@ -217,8 +228,9 @@ def _as_array(values: Any, name: str, *, allow_missing: bool) -> np.ndarray:
     return arr
 
 
-def as_1d(values: Any, name: str, *, allow_empty: bool = False,
-          allow_missing: bool = False) -> np.ndarray:
+def as_1d(
+    values: Any, name: str, *, allow_empty: bool = False, allow_missing: bool = False
+) -> np.ndarray:
     """Return ``values`` as a 1-D array, or raise naming ``name``.
 
     Refused: a scalar, more than one dimension, an empty array (unless ``allow_empty``), missing
@@ -290,7 +302,8 @@ def check_counts(values: Any, name: str) -> npt.NDArray[np.float64]:
 
 
 def check_same_length(
-        **arrays: Sequence[Any] | np.ndarray | pd.Series | pd.DataFrame | pd.Index | None) -> int:
+    **arrays: Sequence[Any] | np.ndarray | pd.Series | pd.DataFrame | pd.Index | None,
+) -> int:
     """Raise if the named arrays differ in length (or pandas indexes); return the common length."""
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:
@@ -300,8 +313,9 @@ def check_same_length(
     return next(iter(lengths.values()), 0)
 
 
-def as_label_pair(first: Any, second: Any, names: tuple[str, str] = ("y_true", "y_pred")
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def as_label_pair(
+    first: Any, second: Any, names: tuple[str, str] = ("y_true", "y_pred")
+) -> tuple[np.ndarray, np.ndarray]:
     """Two label vectors paired by position: one length, one kind, no missing values.
 
     Refused: pandas inputs whose indexes differ, lengths that differ, a missing value, mixed
@@ -330,7 +344,8 @@ def check_same_index(**objects: Any) -> None:
             raise ValueError(
                 f"{first} and {k} have different indexes; inputs are paired by position, not "
                 f"aligned by label, so align them first (e.g. {k}.reindex({first}.index)) or "
-                "pass arrays")
+                "pass arrays"
+            )
 
 
 def check_unique_columns(df: pd.DataFrame, name: str) -> None:
@@ -381,13 +396,16 @@ def check_pos_label(pos_label: Any, **labels: np.ndarray) -> None:
         return
     names = " or ".join(labels)
     shown = sorted(map(repr, seen))[:5]
-    raise ValueError(f"pos_label={pos_label!r} is not among the labels of {names}, which hold "
-                     f"{', '.join(shown)}{' ...' if len(seen) > 5 else ''}; pass the positive "
-                     "class as pos_label")
+    raise ValueError(
+        f"pos_label={pos_label!r} is not among the labels of {names}, which hold "
+        f"{', '.join(shown)}{' ...' if len(seen) > 5 else ''}; pass the positive "
+        "class as pos_label"
+    )
 
 
-def check_probabilities(pred_probs: Any, name: str = "pred_probs", *, atol: float = 1e-3
-                        ) -> npt.NDArray[np.float64]:
+def check_probabilities(
+    pred_probs: Any, name: str = "pred_probs", *, atol: float = 1e-3
+) -> npt.NDArray[np.float64]:
     """Check an (n, k) matrix of class probabilities: finite, in [0, 1], rows summing to 1."""
     p = as_finite_float(pred_probs, name, ndim=2)
     if p.shape[1] < 2:
@@ -402,8 +420,9 @@ def check_probabilities(pred_probs: Any, name: str = "pred_probs", *, atol: floa
     return p
 
 
-def check_labels(labels: Any, name: str, n_classes: int, *, allow: Sequence[int] = ()
-                 ) -> npt.NDArray[np.int64]:
+def check_labels(
+    labels: Any, name: str, n_classes: int, *, allow: Sequence[int] = ()
+) -> npt.NDArray[np.int64]:
     """Return integer labels in ``[0, n_classes)`` (plus the values in ``allow``), or raise."""
     arr = as_1d(labels, name)
     if arr.dtype.kind == "f":

@@ -52,8 +52,16 @@ __all__ = [
 
 #: Class names of Fashion-MNIST, indexed by label.
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 
@@ -175,7 +183,9 @@ def _download(spec: _DataSet, name: str) -> Path:
         f"or set MLPROD_DATA_DIR to a folder that has a '{spec.folder}/' sub-folder with it."
     )
     if os.environ.get("MLPROD_OFFLINE", "").strip() not in ("", "0"):
-        raise DataNotFoundError(f"{name} of {spec.folder!r} was not found and MLPROD_OFFLINE is set.\n{how}")
+        raise DataNotFoundError(
+            f"{name} of {spec.folder!r} was not found and MLPROD_OFFLINE is set.\n{how}"
+        )
     errors: list[str] = []
     for template in spec.urls:
         url = template.format(name=name)
@@ -195,7 +205,8 @@ def _download(spec: _DataSet, name: str) -> Path:
         return _verify(target_dir / name, spec.files[name])
     raise DataNotFoundError(
         f"{name} of {spec.folder!r} was not found locally and could not be downloaded:\n"
-        + "\n".join(f"  {e}" for e in errors) + f"\n{how}"
+        + "\n".join(f"  {e}" for e in errors)
+        + f"\n{how}"
     )
 
 
@@ -240,7 +251,9 @@ def _read_idx(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
         raw = fh.read()
     magic = int.from_bytes(raw[:4], "big")
     if magic != expected_magic:
-        raise DataIntegrityError(f"{path} is not an IDX file (magic {magic}, expected {expected_magic})")
+        raise DataIntegrityError(
+            f"{path} is not an IDX file (magic {magic}, expected {expected_magic})"
+        )
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
@@ -249,7 +262,10 @@ def _read_idx(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
 
 def load_fashion_mnist(
     classes: Sequence[int | str] | None = None,
-) -> tuple[tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]], tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]:
+) -> tuple[
+    tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+    tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+]:
     """Load Fashion-MNIST as ``(x_train, y_train), (x_test, y_test)``, like Keras does.
 
     Images are ``uint8`` arrays of shape ``(n, 28, 28)``; labels are ``int64``.
@@ -282,15 +298,18 @@ def load_fashion_mnist(
 def _class_index(c: int | str) -> int:
     if isinstance(c, str):
         if c not in FASHION_MNIST_CLASSES:
-            raise ValueError(f"unknown Fashion-MNIST class {c!r}; known: {list(FASHION_MNIST_CLASSES)}")
+            raise ValueError(
+                f"unknown Fashion-MNIST class {c!r}; known: {list(FASHION_MNIST_CLASSES)}"
+            )
         return FASHION_MNIST_CLASSES.index(c)
     if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= int(c) < 10:
         return int(c)
     raise ValueError(f"unknown Fashion-MNIST class {c!r}; use a name or a label in 0..9")
 
 
-def downsample(images: npt.ArrayLike, factor: int = 2, *, flatten: bool = True
-               ) -> npt.NDArray[np.float64]:
+def downsample(
+    images: npt.ArrayLike, factor: int = 2, *, flatten: bool = True
+) -> npt.NDArray[np.float64]:
     """Average ``factor`` x ``factor`` pixel blocks and scale the result to [0, 1].
 
     Introduced in week2/01_modeling_overview.ipynb. With the default ``factor=2`` a batch of
@@ -305,9 +324,12 @@ def downsample(images: npt.ArrayLike, factor: int = 2, *, flatten: bool = True
         raise ValueError(f"factor must be a positive int, got {factor!r}")
     n, height, width = arr.shape
     if height % factor or width % factor:
-        raise ValueError(f"images of {height}x{width} pixels cannot be cut into {factor}x{factor} blocks")
+        raise ValueError(
+            f"images of {height}x{width} pixels cannot be cut into {factor}x{factor} blocks"
+        )
     small: npt.NDArray[np.float64] = (
-        arr.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4)) / 255)
+        arr.reshape(n, height // factor, factor, width // factor, factor).mean(axis=(2, 4)) / 255
+    )
     return small.reshape(n, -1) if flatten else small
 
 
@@ -326,11 +348,15 @@ def load_youtube_spam() -> pd.DataFrame:
     spec = _spec("youtube-spam")
     frames = []
     for name in sorted(spec.files):
-        frame = pd.read_csv(fetch("youtube-spam", name), dtype={"COMMENT_ID": str, "AUTHOR": str,
-                                                               "DATE": str, "CONTENT": str})
+        frame = pd.read_csv(
+            fetch("youtube-spam", name),
+            dtype={"COMMENT_ID": str, "AUTHOR": str, "DATE": str, "CONTENT": str},
+        )
         expected = ["COMMENT_ID", "AUTHOR", "DATE", "CONTENT", "CLASS"]
         if list(frame.columns) != expected:
-            raise DataIntegrityError(f"{name} has columns {list(frame.columns)}, expected {expected}")
+            raise DataIntegrityError(
+                f"{name} has columns {list(frame.columns)}, expected {expected}"
+            )
         frame["VIDEO"] = Path(name).stem
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)

@@ -153,12 +153,15 @@ def _update_objects(digest: Any, values: np.ndarray, *, what: str) -> None:
             types[i], text[i] = "null", ""
         elif isinstance(v, str):
             types[i], text[i] = "str", v
-        elif isinstance(v, (bytes, bool, int, float, complex, np.generic, date, time, timedelta,
-                            Decimal)):  # dates, times and pandas Timestamps hash by their repr
+        elif isinstance(
+            v, (bytes, bool, int, float, complex, np.generic, date, time, timedelta, Decimal)
+        ):  # dates, times and pandas Timestamps hash by their repr
             types[i], text[i] = type(v).__name__, repr(v)
         else:
-            raise TypeError(f"{what} holds a value of type {type(v).__name__} at position {i}, "
-                            "which cannot be hashed faithfully")
+            raise TypeError(
+                f"{what} holds a value of type {type(v).__name__} at position {i}, "
+                "which cannot be hashed faithfully"
+            )
     digest.update(np.packbits(mask).tobytes())
     digest.update(pd.util.hash_array(types, categorize=True).astype("<u8").tobytes())
     digest.update(pd.util.hash_array(text, categorize=False).astype("<u8").tobytes())
@@ -212,9 +215,16 @@ class Step:
     def to_json(self) -> str:
         """One line of JSON with sorted keys (the on-disk format of :class:`LineageLog`)."""
         return json.dumps(
-            {"name": self.name, "inputs": list(self.inputs), "output": self.output,
-             "params": dict(self.params), "timestamp": self.timestamp},
-            sort_keys=True, ensure_ascii=False, allow_nan=False,
+            {
+                "name": self.name,
+                "inputs": list(self.inputs),
+                "output": self.output,
+                "params": dict(self.params),
+                "timestamp": self.timestamp,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            allow_nan=False,
         )
 
     @classmethod
@@ -226,8 +236,13 @@ class Step:
         missing = {"name", "inputs", "output", "params", "timestamp"} - obj.keys()
         if missing:
             raise ValueError(f"a lineage line lacks the field(s) {sorted(missing)}")
-        return cls(name=obj["name"], inputs=tuple(obj["inputs"]), output=obj["output"],
-                   params=obj["params"], timestamp=obj["timestamp"])
+        return cls(
+            name=obj["name"],
+            inputs=tuple(obj["inputs"]),
+            output=obj["output"],
+            params=obj["params"],
+            timestamp=obj["timestamp"],
+        )
 
 
 def _utc_now() -> datetime:
@@ -259,8 +274,9 @@ def _normalise_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             json.dumps(value, default=_json_default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"params[{key!r}] cannot be stored as JSON: {exc}") from None
-    stored: dict[str, Any] = json.loads(json.dumps(dict(params), default=_json_default,
-                                                   allow_nan=False))
+    stored: dict[str, Any] = json.loads(
+        json.dumps(dict(params), default=_json_default, allow_nan=False)
+    )
     return stored
 
 
@@ -282,14 +298,22 @@ class LineageLog:
 
     def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
         if clock is not None and not callable(clock):
-            raise TypeError(f"clock must be a function returning a datetime, or None, got "
-                            f"{type(clock).__name__}")
+            raise TypeError(
+                f"clock must be a function returning a datetime, or None, got "
+                f"{type(clock).__name__}"
+            )
         self._clock = clock if clock is not None else _utc_now
         self._steps: list[Step] = []
 
     # -- recording -----------------------------------------------------------------------
-    def record(self, name: str, *, inputs: Sequence[Any], output: Any,
-               params: Mapping[str, Any] | None = None) -> str:
+    def record(
+        self,
+        name: str,
+        *,
+        inputs: Sequence[Any],
+        output: Any,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
         """Record one step and return the output's identifier.
 
         Args:
@@ -310,9 +334,13 @@ class LineageLog:
         stamp = self._clock()
         if not isinstance(stamp, datetime) or stamp.tzinfo is None:
             raise ValueError("clock must return a timezone-aware datetime")
-        step = Step(name=name, inputs=input_ids, output=output_id,
-                    params=_normalise_params(params),
-                    timestamp=stamp.astimezone(UTC).isoformat())
+        step = Step(
+            name=name,
+            inputs=input_ids,
+            output=output_id,
+            params=_normalise_params(params),
+            timestamp=stamp.astimezone(UTC).isoformat(),
+        )
         self._steps.append(step)
         return output_id
 
@@ -342,8 +370,9 @@ class LineageLog:
         Path(path).write_text(text, encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | PathLike[str], *,
-             clock: Callable[[], datetime] | None = None) -> LineageLog:
+    def load(
+        cls, path: str | PathLike[str], *, clock: Callable[[], datetime] | None = None
+    ) -> LineageLog:
         """Read a log written by :meth:`save`; new steps can then be appended to it."""
         log = cls(clock=clock)
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -353,7 +382,9 @@ class LineageLog:
             try:
                 log._steps.append(Step.from_json(line))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"line {number} of the lineage file is not a step: {exc}") from None
+                raise ValueError(
+                    f"line {number} of the lineage file is not a step: {exc}"
+                ) from None
         return log
 
     # -- queries -------------------------------------------------------------------------
@@ -450,10 +481,16 @@ class LineageLog:
 
     def _frame(self, positions: list[int]) -> pd.DataFrame:
         rows = [
-            {"step": i, "name": self._steps[i].name, "inputs": self._steps[i].inputs,
-             "output": self._steps[i].output, "params": dict(self._steps[i].params),
-             "timestamp": self._steps[i].timestamp}
+            {
+                "step": i,
+                "name": self._steps[i].name,
+                "inputs": self._steps[i].inputs,
+                "output": self._steps[i].output,
+                "params": dict(self._steps[i].params),
+                "timestamp": self._steps[i].timestamp,
+            }
             for i in positions
         ]
-        return pd.DataFrame(rows, columns=["step", "name", "inputs", "output", "params",
-                                           "timestamp"])
+        return pd.DataFrame(
+            rows, columns=["step", "name", "inputs", "output", "params", "timestamp"]
+        )

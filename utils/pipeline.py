@@ -110,8 +110,16 @@ def save_pipeline(model: Any, path: str | PathLike[str], *, probe: Any) -> str:
         raise ValueError("probe is empty; give a few typical inputs to replay on load")
     outputs = _outputs(model, probe)
     digest = content_hash(outputs)
-    joblib.dump({"format": _FORMAT, "model": model, "probe": probe, "outputs": outputs,
-                 "output_hash": digest}, Path(path))
+    joblib.dump(
+        {
+            "format": _FORMAT,
+            "model": model,
+            "probe": probe,
+            "outputs": outputs,
+            "output_hash": digest,
+        },
+        Path(path),
+    )
     return digest
 
 
@@ -162,7 +170,8 @@ def replay(saved: Any, *, name: str = "pipeline", atol: float = 0.0) -> Any:
         same = content_hash(outputs) == saved["output_hash"]
     else:
         same = outputs.shape == stored.shape and bool(
-            np.allclose(outputs, stored, rtol=0.0, atol=atol, equal_nan=True))
+            np.allclose(outputs, stored, rtol=0.0, atol=atol, equal_nan=True)
+        )
     if not same:
         if outputs.shape == stored.shape and outputs.dtype.kind in "fiub":
             diff = float(np.max(np.abs(outputs.astype(float) - stored.astype(float))))

@@ -114,12 +114,18 @@ def source_hash(*sources: Any) -> str:
             parts.append(src.encode())
         elif isinstance(src, os.PathLike):
             parts.append(Path(src).read_bytes())
-        elif inspect.isfunction(src) or inspect.isclass(src) or inspect.ismodule(src) \
-                or inspect.ismethod(src):
+        elif (
+            inspect.isfunction(src)
+            or inspect.isclass(src)
+            or inspect.ismodule(src)
+            or inspect.ismethod(src)
+        ):
             try:
                 parts.append(inspect.getsource(src).encode())
             except (OSError, TypeError) as exc:
-                raise ValueError(f"sources[{i}]: cannot read the source of {src!r}: {exc}") from None
+                raise ValueError(
+                    f"sources[{i}]: cannot read the source of {src!r}: {exc}"
+                ) from None
         else:
             raise TypeError(
                 f"sources[{i}] must be a str, Path, function, class or module, got {type(src).__name__}"
@@ -139,12 +145,20 @@ def _git_commit(path: str | os.PathLike[str] = ".", *, short: bool = True) -> st
         cwd = cwd.parent
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
             timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-            capture_output=True, text=True, check=True, timeout=10,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -167,8 +181,10 @@ def _to_json_value(value: Any, where: str) -> Any:
         return f
     if isinstance(value, (list, tuple)):
         return [_to_json_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise TypeError(f"{where} has type {type(value).__name__}; use numbers, strings, bools, "
-                    "None or lists of them")
+    raise TypeError(
+        f"{where} has type {type(value).__name__}; use numbers, strings, bools, "
+        "None or lists of them"
+    )
 
 
 def _check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -230,8 +246,11 @@ class Run:
     def to_record(self) -> dict[str, Any]:
         """The JSON-ready dict written to the file (NaN metrics become null)."""
         return {
-            "run_id": self.run_id, "name": self.name, "timestamp": self.timestamp,
-            "code_version": self.code_version, "data_fingerprint": self.data_fingerprint,
+            "run_id": self.run_id,
+            "name": self.name,
+            "timestamp": self.timestamp,
+            "code_version": self.code_version,
+            "data_fingerprint": self.data_fingerprint,
             "params": dict(self.params),
             "metrics": {k: (None if math.isnan(v) else v) for k, v in self.metrics.items()},
         }
@@ -241,10 +260,13 @@ class Run:
         """Build a run from a dict read from the file."""
         metrics = {k: (math.nan if v is None else float(v)) for k, v in record["metrics"].items()}
         return cls(
-            run_id=str(record["run_id"]), name=str(record["name"]),
-            timestamp=str(record["timestamp"]), code_version=str(record["code_version"]),
+            run_id=str(record["run_id"]),
+            name=str(record["name"]),
+            timestamp=str(record["timestamp"]),
+            code_version=str(record["code_version"]),
             data_fingerprint=str(record["data_fingerprint"]),
-            params=MappingProxyType(dict(record["params"])), metrics=MappingProxyType(metrics),
+            params=MappingProxyType(dict(record["params"])),
+            metrics=MappingProxyType(metrics),
         )
 
 
@@ -270,8 +292,9 @@ class ExperimentTracker:
         tracker.best("accuracy")
     """
 
-    def __init__(self, path: str | os.PathLike[str], *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
             raise ValueError(f"path {str(self.path)!r} is a directory; give a .jsonl file")
@@ -306,8 +329,10 @@ class ExperimentTracker:
             timestamp: overrides the clock for this run.
         """
         if code_version is None or not str(code_version).strip():
-            raise ValueError("code_version is required: pass source_hash(...) or a version "
-                             "string such as a git commit id")
+            raise ValueError(
+                "code_version is required: pass source_hash(...) or a version "
+                "string such as a git commit id"
+            )
         if (data is None) == (data_fingerprint is None):
             raise ValueError("give exactly one of data (to fingerprint) or data_fingerprint")
         if data is not None:
@@ -324,13 +349,25 @@ class ExperimentTracker:
             raise ValueError(f"name must be a non-empty string, got {name!r}")
         run_name = name if name is not None else f"run-{n + 1}"
         ts = _format_time(timestamp if timestamp is not None else self._clock())
-        body = {"n": n, "name": run_name, "timestamp": ts, "code_version": str(code_version),
-                "data_fingerprint": fp, "params": clean_params,
-                "metrics": {k: (None if math.isnan(v) else v) for k, v in clean_metrics.items()}}
+        body = {
+            "n": n,
+            "name": run_name,
+            "timestamp": ts,
+            "code_version": str(code_version),
+            "data_fingerprint": fp,
+            "params": clean_params,
+            "metrics": {k: (None if math.isnan(v) else v) for k, v in clean_metrics.items()},
+        }
         run_id = _sha([json.dumps(body, sort_keys=True).encode()])[:12]
-        run = Run(run_id=run_id, name=run_name, timestamp=ts, code_version=str(code_version),
-                  data_fingerprint=fp, params=MappingProxyType(clean_params),
-                  metrics=MappingProxyType(clean_metrics))
+        run = Run(
+            run_id=run_id,
+            name=run_name,
+            timestamp=ts,
+            code_version=str(code_version),
+            data_fingerprint=fp,
+            params=MappingProxyType(clean_params),
+            metrics=MappingProxyType(clean_metrics),
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(run.to_record(), sort_keys=False, allow_nan=False)
         with self.path.open("a", encoding="utf-8") as fh:
@@ -349,8 +386,9 @@ class ExperimentTracker:
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{self.path.name}, line {lineno}: not valid JSON ({exc.msg})"
-                                     ) from None
+                    raise ValueError(
+                        f"{self.path.name}, line {lineno}: not valid JSON ({exc.msg})"
+                    ) from None
                 missing = [k for k in _RUN_KEYS if not isinstance(record, dict) or k not in record]
                 if missing:
                     raise ValueError(f"{self.path.name}, line {lineno}: missing field(s) {missing}")
@@ -391,8 +429,13 @@ class ExperimentTracker:
             frame = frame[fixed + params + metrics]
         return frame
 
-    def compare(self, runs: Sequence[str] | None = None, *, metrics: Sequence[str] | None = None,
-                only_differences: bool = True) -> pd.DataFrame:
+    def compare(
+        self,
+        runs: Sequence[str] | None = None,
+        *,
+        metrics: Sequence[str] | None = None,
+        only_differences: bool = True,
+    ) -> pd.DataFrame:
         """Put runs side by side: what changed between them, and what it did to the metrics.
 
         Args:
@@ -420,14 +463,15 @@ class ExperimentTracker:
             wanted = [f"metrics.{m}" for m in metrics]
             unknown = [m for m, c in zip(metrics, wanted, strict=True) if c not in frame.columns]
             if unknown:
-                raise ValueError(f"unknown metric(s) {unknown}; logged: "
-                                 f"{[c.removeprefix('metrics.') for c in metric_cols]}")
+                raise ValueError(
+                    f"unknown metric(s) {unknown}; logged: "
+                    f"{[c.removeprefix('metrics.') for c in metric_cols]}"
+                )
             metric_cols = wanted
         context = ["code_version", "data_fingerprint"]
         context += [c for c in frame.columns if c.startswith("params.")]
         if only_differences and len(frame) > 1:
-            context = [c for c in context
-                       if frame[c].astype(str).nunique(dropna=False) > 1]
+            context = [c for c in context if frame[c].astype(str).nunique(dropna=False) > 1]
         out = frame.set_index("name")[context + metric_cols]
         out.index.name = "run"
         return out
@@ -442,8 +486,11 @@ class ExperimentTracker:
         runs = self._read()
         if not runs:
             raise ValueError(f"{self.path.name} holds no runs yet")
-        scored = [(r.metrics[metric], i, r) for i, r in enumerate(runs)
-                  if metric in r.metrics and not math.isnan(r.metrics[metric])]
+        scored = [
+            (r.metrics[metric], i, r)
+            for i, r in enumerate(runs)
+            if metric in r.metrics and not math.isnan(r.metrics[metric])
+        ]
         if not scored:
             known = sorted({m for r in runs for m in r.metrics})
             raise ValueError(f"no run has a defined value of metric {metric!r}; logged: {known}")

@@ -24,17 +24,23 @@ from typing import Any, NoReturn
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 #: create_app's parameters and the options that set them, to name the option in an error.
-_OPTIONS = {"class_names": "--class-names", "input_shape": "--input-shape",
-            "model_version": "--model-version", "model_name": "--model-name",
-            "max_request_rows": "--max-request-rows", "max_body_bytes": "--max-body-bytes",
-            "max_text_chars": "--max-text-chars", "input_type": "--input-type",
-            "micro_batch_rows": "--micro-batch-rows"}
+_OPTIONS = {
+    "class_names": "--class-names",
+    "input_shape": "--input-shape",
+    "model_version": "--model-version",
+    "model_name": "--model-name",
+    "max_request_rows": "--max-request-rows",
+    "max_body_bytes": "--max-body-bytes",
+    "max_text_chars": "--max-text-chars",
+    "input_type": "--input-type",
+    "micro_batch_rows": "--micro-batch-rows",
+}
 
 
 #: What to do when the address cannot be bound, by the option at fault.
 _BIND_HINTS = {
     "host": "give a name or address of this machine, such as 127.0.0.1 or ::1 (this machine "
-            "only) or 0.0.0.0 (every network interface)",
+    "only) or 0.0.0.0 (every network interface)",
     "port": "choose a free port in 1..65535 (ports below 1024 need administrator rights)",
 }
 
@@ -46,8 +52,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _number_option(convert: Callable[[str], float], ok: Callable[[float], bool], expected: str
-                   ) -> Callable[[str], Any]:
+def _number_option(
+    convert: Callable[[str], float], ok: Callable[[float], bool], expected: str
+) -> Callable[[str], Any]:
     """An argparse type: ``convert`` the text, keep it if ``ok``, else say what was expected."""
 
     def parse(text: str) -> Any:
@@ -81,10 +88,12 @@ def _timeout(text: str) -> float | None:
 
 def _shape(text: str) -> list[int]:
     if not re.fullmatch(r"\s*\d+\s*(,\s*\d+\s*)*", text) or any(
-            int(d) < 1 for d in text.split(",")):
+        int(d) < 1 for d in text.split(",")
+    ):
         raise argparse.ArgumentTypeError(
             f"expected positive whole numbers separated by commas, such as 28,28 or 28,28,1; "
-            f"got {text!r}")
+            f"got {text!r}"
+        )
     return [int(d) for d in text.split(",")]
 
 
@@ -93,51 +102,123 @@ def _names(text: str) -> list[str]:
     if len(names) < 2 or not all(names):
         raise argparse.ArgumentTypeError(
             f"expected two or more non-empty names separated by commas, such as 'cat,dog'; "
-            f"got {text!r}")
+            f"got {text!r}"
+        )
     return names
 
 
 def _parser() -> argparse.ArgumentParser:
-    from utils.deployment.connections import ConnectionLimits
-    from utils.deployment.inference import DEFAULT_INFERENCE_TIMEOUT
-
-    limits = ConnectionLimits()
-    parser = _Parser(prog="python -m utils.deployment",
-                     description="Serve a saved classifier over HTTP.")
+    parser = _Parser(
+        prog="python -m utils.deployment", description="Serve a saved classifier over HTTP."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = sub.add_parser("serve", help="serve a .keras, .joblib or .pkl model with uvicorn",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    serve = sub.add_parser(
+        "serve",
+        help="serve a .keras, .joblib or .pkl model with uvicorn",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _add_model_options(serve)
+    _add_request_options(serve)
+    _add_connection_options(serve)
+    return parser
+
+
+def _add_model_options(serve: argparse.ArgumentParser) -> None:
+    """The model to serve, the address to serve it at, and what it is told about its inputs."""
     add = serve.add_argument
     add("model_path", help="the saved model (.keras, .joblib or .pkl)")
     add("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
     add("--port", type=_port, default=8000, help="TCP port, 1..65535")
     add("--model-name", default=None, help="name shown by /metadata (the file's name if omitted)")
     add("--model-version", default="1", help="version in X-Model-Version")
-    add("--class-names", type=_names, default=None,
-        help="comma-separated class names, one per model output")
-    add("--input-type", choices=("numbers", "text"), default="numbers",
-        help="what one example is: nested numbers or one string")
-    add("--input-shape", type=_shape, default=None,
-        help="shape of one example, e.g. 28,28 (read from the model if omitted)")
-    add("--max-request-rows", type=_positive_int, default=256, metavar="N",
-        help="most examples one request may carry (more is answered 422)")
+    add(
+        "--class-names",
+        type=_names,
+        default=None,
+        help="comma-separated class names, one per model output",
+    )
+    add(
+        "--input-type",
+        choices=("numbers", "text"),
+        default="numbers",
+        help="what one example is: nested numbers or one string",
+    )
+    add(
+        "--input-shape",
+        type=_shape,
+        default=None,
+        help="shape of one example, e.g. 28,28 (read from the model if omitted)",
+    )
+
+
+def _add_request_options(serve: argparse.ArgumentParser) -> None:
+    """How large a request may be, and how requests reach the model."""
+    from utils.deployment.inference import DEFAULT_INFERENCE_TIMEOUT
+
+    add = serve.add_argument
+    add(
+        "--max-request-rows",
+        type=_positive_int,
+        default=256,
+        metavar="N",
+        help="most examples one request may carry (more is answered 422)",
+    )
     add("--max-body-bytes", type=_positive_int, default=2_000_000, help="largest request body")
-    add("--max-text-chars", type=_positive_int, default=5_000,
-        help="longest text one example may be, in characters (text only)")
-    add("--no-micro-batching", action="store_true",
-        help="call the model once per request instead of merging requests")
-    add("--micro-batch-rows", type=_positive_int, default=64, metavar="N",
-        help="rows at which merging requests into one model call stops")
-    add("--inference-timeout", type=_timeout, default=DEFAULT_INFERENCE_TIMEOUT, metavar="SECONDS",
-        help="longest wait for the model before a 504 (0 or none: no time-out)")
-    add("--header-timeout", type=_seconds, default=limits.header_timeout, metavar="SECONDS",
-        help="time a client has to send a request's head before it is dropped")
-    add("--timeout-keep-alive", type=_seconds, default=limits.keep_alive, metavar="SECONDS",
-        help="an idle connection is closed after this")
-    add("--limit-concurrency", type=_positive_int, default=limits.max_concurrency, metavar="N",
-        help="connections or requests at once beyond which new requests get 503")
+    add(
+        "--max-text-chars",
+        type=_positive_int,
+        default=5_000,
+        help="longest text one example may be, in characters (text only)",
+    )
+    add(
+        "--no-micro-batching",
+        action="store_true",
+        help="call the model once per request instead of merging requests",
+    )
+    add(
+        "--micro-batch-rows",
+        type=_positive_int,
+        default=64,
+        metavar="N",
+        help="rows at which merging requests into one model call stops",
+    )
+    add(
+        "--inference-timeout",
+        type=_timeout,
+        default=DEFAULT_INFERENCE_TIMEOUT,
+        metavar="SECONDS",
+        help="longest wait for the model before a 504 (0 or none: no time-out)",
+    )
+
+
+def _add_connection_options(serve: argparse.ArgumentParser) -> None:
+    """The server's limits on connections (ConnectionLimits' defaults), and its log level."""
+    from utils.deployment.connections import ConnectionLimits
+
+    limits = ConnectionLimits()
+    add = serve.add_argument
+    add(
+        "--header-timeout",
+        type=_seconds,
+        default=limits.header_timeout,
+        metavar="SECONDS",
+        help="time a client has to send a request's head before it is dropped",
+    )
+    add(
+        "--timeout-keep-alive",
+        type=_seconds,
+        default=limits.keep_alive,
+        metavar="SECONDS",
+        help="an idle connection is closed after this",
+    )
+    add(
+        "--limit-concurrency",
+        type=_positive_int,
+        default=limits.max_concurrency,
+        metavar="N",
+        help="connections or requests at once beyond which new requests get 503",
+    )
     add("--log-level", type=str.lower, choices=LOG_LEVELS, default="info", help="server log")
-    return parser
 
 
 def _fail(option: str | None, message: str) -> int:
@@ -168,10 +249,14 @@ def _build_app(args: argparse.Namespace) -> Any:
         return create_app(
             predictor,
             model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
-            model_version=args.model_version, input_type=args.input_type,
-            input_shape=args.input_shape, class_names=args.class_names,
-            max_request_rows=args.max_request_rows, max_body_bytes=args.max_body_bytes,
-            max_text_chars=args.max_text_chars, micro_batching=not args.no_micro_batching,
+            model_version=args.model_version,
+            input_type=args.input_type,
+            input_shape=args.input_shape,
+            class_names=args.class_names,
+            max_request_rows=args.max_request_rows,
+            max_body_bytes=args.max_body_bytes,
+            max_text_chars=args.max_text_chars,
+            micro_batching=not args.no_micro_batching,
             micro_batch_rows=args.micro_batch_rows,
             inference_timeout=args.inference_timeout,
         )
@@ -182,14 +267,19 @@ def _build_app(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    for name, value in (("TF_CPP_MIN_LOG_LEVEL", "3"), ("TF_ENABLE_ONEDNN_OPTS", "0"),
-                        ("KERAS_BACKEND", "tensorflow")):
+    for name, value in (
+        ("TF_CPP_MIN_LOG_LEVEL", "3"),
+        ("TF_ENABLE_ONEDNN_OPTS", "0"),
+        ("KERAS_BACKEND", "tensorflow"),
+    ):
         os.environ.setdefault(name, value)
     from utils.deployment.connections import BindError, ConnectionLimits, bind_socket
 
-    limits = ConnectionLimits(header_timeout=args.header_timeout,
-                              keep_alive=args.timeout_keep_alive,
-                              max_concurrency=args.limit_concurrency)
+    limits = ConnectionLimits(
+        header_timeout=args.header_timeout,
+        keep_alive=args.timeout_keep_alive,
+        max_concurrency=args.limit_concurrency,
+    )
     if not os.path.isfile(args.model_path):
         return _fail("model_path", f"path {args.model_path!r} is not a file")
     try:  # before the slow part (loading the model), so that a bad address fails at once
@@ -215,8 +305,10 @@ def _serve(app: Any, sock: Any, args: argparse.Namespace, limits: Any) -> int:
     gc.collect()
     gc.freeze()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"note: binding {args.host} makes the server reachable from other machines",
-              file=sys.stderr)
+        print(
+            f"note: binding {args.host} makes the server reachable from other machines",
+            file=sys.stderr,
+        )
     host, port = sock.getsockname()[:2]
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     print(f"serving {app.title} at {url} (docs: {url}/docs); Ctrl+C stops it", file=sys.stderr)

@@ -58,10 +58,13 @@ class ConnectionLimits:
 
         # uvicorn annotates timeout_keep_alive as int but uses it as seconds, fractions included.
         return uvicorn.Config(
-            app, http=_header_timeout_protocol(self.header_timeout),
+            app,
+            http=_header_timeout_protocol(self.header_timeout),
             timeout_keep_alive=self.keep_alive,  # type: ignore[arg-type]
             limit_concurrency=self.max_concurrency,
-            h11_max_incomplete_event_size=self.max_head_bytes, **options)
+            h11_max_incomplete_event_size=self.max_head_bytes,
+            **options,
+        )
 
 
 def _header_timeout_protocol(seconds: float) -> type:
@@ -109,10 +112,13 @@ def _header_timeout_protocol(seconds: float) -> type:
             if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
                 return
             if self._partial:
-                self.logger.warning("closing a connection: no complete request head within %g s",
-                                    seconds)
-                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
-                                     b"connection: close\r\n\r\n")
+                self.logger.warning(
+                    "closing a connection: no complete request head within %g s", seconds
+                )
+                self.transport.write(
+                    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
+                    b"connection: close\r\n\r\n"
+                )
             self.transport.close()
 
     return HeaderTimeoutH11Protocol
@@ -133,8 +139,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     the host or the port, instead of after the server has announced that it started.
     """
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise BindError(f"cannot resolve host {host!r}: {exc.strerror}", "host") from None
     except (UnicodeError, ValueError) as exc:

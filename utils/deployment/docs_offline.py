@@ -35,7 +35,9 @@ def asset_dir() -> Path:
     except ModuleNotFoundError:
         raise ModuleNotFoundError(
             "the offline /docs page needs the fastapi-offline package: pip install fastapi-offline "
-            "(it is in requirements.txt)", name="fastapi_offline") from None
+            "(it is in requirements.txt)",
+            name="fastapi_offline",
+        ) from None
     missing = [name for name in ASSETS if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"fastapi-offline's folder {folder} lacks {', '.join(missing)}")
@@ -56,7 +58,8 @@ def install_offline_docs(app: FastAPI, *, docs_url: str = "/docs") -> None:
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
-            openapi_url=root + openapi_url, title=f"{app.title} - Swagger UI",
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=root + redirect_url,
             swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",

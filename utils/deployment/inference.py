@@ -42,8 +42,9 @@ def check_timeout(value: Any, name: str = "inference_timeout") -> float | None:
         return None
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds or None (no time-out), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive number of seconds or None (no time-out), got {value!r}"
+        )
     return float(value)
 
 
@@ -98,8 +99,9 @@ class _MicroBatcher:
     Requests that stopped waiting (their time-out passed) are dropped from the next call.
     """
 
-    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], max_rows: int,
-                 wait_ms: float) -> None:
+    def __init__(
+        self, predict: Callable[[np.ndarray], np.ndarray], max_rows: int, wait_ms: float
+    ) -> None:
         self._predict, self._max_rows, self._wait = predict, max_rows, wait_ms / 1000.0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -172,13 +174,14 @@ class _MicroBatcher:
             return
         start = 0
         for xi, loop, fut in items:
-            part = p[start:start + len(xi)]
+            part = p[start : start + len(xi)]
             start += len(xi)
             _deliver(loop, fut, part, None)
 
 
-def _deliver(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], value: Any,
-             exc: BaseException | None) -> None:
+def _deliver(
+    loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any], value: Any, exc: BaseException | None
+) -> None:
     """Hand a result to the request's event loop, unless the request or its loop is gone."""
     if fut.done():
         return
@@ -212,8 +215,9 @@ class _DaemonThreads:
             inbox = self._idle.get_nowait()
         except queue.Empty:
             inbox = queue.SimpleQueue()
-            threading.Thread(target=self._work, args=(inbox,), name="model-call",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._work, args=(inbox,), name="model-call", daemon=True
+            ).start()
         inbox.put(job)
 
     def _work(self, inbox: queue.SimpleQueue[Any]) -> None:
@@ -245,15 +249,26 @@ class ModelRunner:
         micro_batching, micro_batch_rows, batch_wait_ms: as in ``create_app``.
     """
 
-    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], *,
-                 observe: Callable[[float], None], probe: np.ndarray,
-                 check: Callable[[Any, int], np.ndarray], timeout: float | None,
-                 micro_batching: bool, micro_batch_rows: int, batch_wait_ms: float) -> None:
+    def __init__(
+        self,
+        predict: Callable[[np.ndarray], np.ndarray],
+        *,
+        observe: Callable[[float], None],
+        probe: np.ndarray,
+        check: Callable[[Any, int], np.ndarray],
+        timeout: float | None,
+        micro_batching: bool,
+        micro_batch_rows: int,
+        batch_wait_ms: float,
+    ) -> None:
         self.timeout = timeout
         self._predict, self._observe, self._probe, self._check = predict, observe, probe, check
         self._watch = _CallWatch(timeout)
-        self.batcher = (_MicroBatcher(self._watched(self._timed), micro_batch_rows, batch_wait_ms)
-                        if micro_batching else None)
+        self.batcher = (
+            _MicroBatcher(self._watched(self._timed), micro_batch_rows, batch_wait_ms)
+            if micro_batching
+            else None
+        )
         self._threads = _DaemonThreads()
         self.answered = False  # the model has answered once (a request or the warm-up)
         self.timed_out = 0  # requests answered 504
@@ -266,10 +281,13 @@ class ModelRunner:
         self._observe((time.perf_counter() - t0) * 1000.0)
         return p
 
-    def _watched(self, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    def _watched(
+        self, fn: Callable[[np.ndarray], np.ndarray]
+    ) -> Callable[[np.ndarray], np.ndarray]:
         def call(x: np.ndarray) -> np.ndarray:
             with self._watch.running():
                 return fn(x)
+
         return call
 
     async def _in_thread(self, fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> Any:
@@ -295,12 +313,19 @@ class ModelRunner:
             return None
         if not self._reported_stuck:
             self._reported_stuck = True
-            logger.error("the model is stuck: a call has run for %.1f s (time-out %g s); "
-                         "predictions are refused with 503 until it returns", age, self.timeout)
+            logger.error(
+                "the model is stuck: a call has run for %.1f s (time-out %g s); "
+                "predictions are refused with 503 until it returns",
+                age,
+                self.timeout,
+            )
         return ModelUnavailable(
-            503, f"the model is stuck: a call started {age:.1f} s ago has not returned "
+            503,
+            f"the model is stuck: a call started {age:.1f} s ago has not returned "
             f"(time-out {self.timeout:g} s); no prediction is possible until it does",
-            "model_stuck", retry_after=self.timeout)
+            "model_stuck",
+            retry_after=self.timeout,
+        )
 
     async def predict(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for ``x``. Raises ModelUnavailable (stuck or too slow), or the model's error."""
@@ -315,11 +340,15 @@ class ModelRunner:
                 raw = await self._in_thread(self._timed, x)
         except TimeoutError:
             self.timed_out += 1
-            logger.error("the model did not answer a batch of shape %s within %g s",
-                         x.shape, self.timeout)
+            logger.error(
+                "the model did not answer a batch of shape %s within %g s", x.shape, self.timeout
+            )
             raise ModelUnavailable(
-                504, f"the model did not answer within {self.timeout:g} s (the server's "
-                "inference time-out); the request was abandoned", "inference_timeout") from None
+                504,
+                f"the model did not answer within {self.timeout:g} s (the server's "
+                "inference time-out); the request was abandoned",
+                "inference_timeout",
+            ) from None
         p = self._check(raw, len(x))
         self.answered = True
         return p
@@ -334,11 +363,17 @@ class ModelRunner:
         try:  # on a thread of its own, not timed: the warm-up is not a request
             self._check(await self._in_thread(self._predict, self._probe), len(self._probe))
         except TimeoutError:
-            raise ModelUnavailable(503, f"the model did not answer its warm-up call within "
-                                   f"{self.timeout:g} s", "model_not_ready") from None
+            raise ModelUnavailable(
+                503,
+                f"the model did not answer its warm-up call within {self.timeout:g} s",
+                "model_not_ready",
+            ) from None
         except Exception as exc:
-            raise ModelUnavailable(503, f"the model failed its warm-up call: "
-                                   f"{type(exc).__name__}: {exc}", "model_not_ready") from None
+            raise ModelUnavailable(
+                503,
+                f"the model failed its warm-up call: {type(exc).__name__}: {exc}",
+                "model_not_ready",
+            ) from None
         self.answered = True
 
     @property
@@ -349,9 +384,12 @@ class ModelRunner:
     def stats(self) -> dict[str, Any]:
         """The time-out and what it did, for ``GET /metrics``."""
         age = self._watch.stuck_for()
-        return {"timeout_s": self.timeout, "timed_out": self.timed_out,
-                "refused_while_stuck": self.refused,
-                "stuck_for_s": None if age is None else round(age, 3)}
+        return {
+            "timeout_s": self.timeout,
+            "timed_out": self.timed_out,
+            "refused_while_stuck": self.refused,
+            "stuck_for_s": None if age is None else round(age, 3),
+        }
 
     def stop(self) -> None:
         """Stop the worker threads; a stuck call is not waited for."""

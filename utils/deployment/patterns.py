@@ -12,7 +12,8 @@ same objects can sit inside the serving app.
 - :class:`CanaryRollout`: sticky routing by key (BLAKE2b of ``salt + key`` into 10,000 buckets),
   a ramp of traffic shares, guardrail evaluation and an exact rollback to 0 %.
 - :class:`ShadowDeployment`: the primary model answers; a sampled copy of the traffic goes to the
-  shadow model, whose failures and time-outs are counted and never reach the caller.
+  shadow model, whose failures and time-outs are counted and never reach the caller. It is
+  defined in :mod:`utils.deployment.shadow` and re-exported here.
 - :class:`BlueGreen`: two full environments, one live; switch and instant rollback.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -30,14 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from utils._validation import (
-    check_choice,
-    check_int,
-    check_number,
-    check_probabilities,
-    check_probability,
-)
+from utils._validation import check_choice, check_int, check_number, check_probability
+from utils.deployment._model_checks import check_model, checked_probabilities
 from utils.deployment.serving.predictors import Predictor
+from utils.deployment.shadow import ShadowDeployment
 
 __all__ = [
     "N_BUCKETS",
@@ -76,34 +72,18 @@ def bucket_of(key: str, salt: str = "") -> int:
     return int.from_bytes(digest, "big") % N_BUCKETS
 
 
-def _check_model(model: Any, name: str) -> None:
-    if not callable(getattr(model, "predict_proba", None)):
-        raise TypeError(f"{name} must have a predict_proba(X) method, got {type(model).__name__}")
-
-
-def _probabilities(model: Any, X: Any, name: str) -> npt.NDArray[np.float64]:
-    """``model.predict_proba(X)``, checked as the server checks it: one row per input, finite,
-    in [0, 1], rows summing to 1. A model bug must not pass on as an answer."""
-    out = model.predict_proba(X)
-    try:
-        p = check_probabilities(out, "the output")
-    except ValueError as exc:
-        raise ValueError(f"{name} returned invalid probabilities: {exc}") from None
-    if hasattr(X, "__len__") and len(p) != len(X):
-        raise ValueError(f"{name} returned {len(p)} rows of probabilities for {len(X)} inputs")
-    return p
-
-
 def _check_metric_values(metrics: Any, names: Any, what: str) -> dict[str, float]:
     """The guardrail metrics of ``metrics`` as floats (NaN when absent); negative is refused."""
     if not isinstance(metrics, Mapping):
-        raise TypeError(f"{what} must be a mapping of metric name to value, got "
-                        f"{type(metrics).__name__}")
+        raise TypeError(
+            f"{what} must be a mapping of metric name to value, got {type(metrics).__name__}"
+        )
     values: dict[str, float] = {}
     for name in names:
         v = metrics.get(name, math.nan)
-        values[name] = math.nan if v is None else check_number(
-            f"{what}[{name!r}]", v, min=0.0, allow_nan=True)
+        values[name] = (
+            math.nan if v is None else check_number(f"{what}[{name!r}]", v, min=0.0, allow_nan=True)
+        )
     return values
 
 
@@ -161,13 +141,17 @@ class CanaryRollout:
         if not steps:
             raise ValueError("steps is empty")
         if steps[0] <= 0.0:
-            raise ValueError(f"steps[0] must be > 0 (a rollout starts with some traffic), got {steps[0]}")
+            raise ValueError(
+                f"steps[0] must be > 0 (a rollout starts with some traffic), got {steps[0]}"
+            )
         if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"steps must be strictly increasing, got {steps}")
         self.steps = steps
         if not isinstance(self.guardrails, Mapping):
-            raise TypeError(f"guardrails must be a mapping of metric name to ceiling, got "
-                            f"{type(self.guardrails).__name__}")
+            raise TypeError(
+                f"guardrails must be a mapping of metric name to ceiling, got "
+                f"{type(self.guardrails).__name__}"
+            )
         g = dict(self.guardrails)
         for k, v in g.items():
             if not isinstance(k, str):
@@ -178,12 +162,14 @@ class CanaryRollout:
         self.min_requests = check_int("min_requests", self.min_requests, min=0)
         if self.models is not None:
             if not isinstance(self.models, Mapping):
-                raise TypeError(f"models must be a mapping of arm name to model, got "
-                                f"{type(self.models).__name__}")
+                raise TypeError(
+                    f"models must be a mapping of arm name to model, got "
+                    f"{type(self.models).__name__}"
+                )
             for arm in (self.stable, self.canary):
                 if arm not in self.models:
                     raise ValueError(f"models has no model for arm {arm!r}")
-                _check_model(self.models[arm], f"models[{arm!r}]")
+                check_model(self.models[arm], f"models[{arm!r}]")
         self.history.append(("start", self.weight))
 
     @property
@@ -249,8 +235,11 @@ class CanaryRollout:
         ``n_requests`` is a count (an int >= 0).
         """
         values = _check_metric_values(canary_metrics, self.guardrails, "canary_metrics")
-        stable = (None if stable_metrics is None else
-                  _check_metric_values(stable_metrics, self.guardrails, "stable_metrics"))
+        stable = (
+            None
+            if stable_metrics is None
+            else _check_metric_values(stable_metrics, self.guardrails, "stable_metrics")
+        )
         if n_requests is not None:
             check_int("n_requests", n_requests, min=0)
         if n_requests is not None and n_requests < self.min_requests:
@@ -278,142 +267,19 @@ class CanaryRollout:
         """
         return self.predict_proba_with_arm(X, key)[1]
 
-    def predict_proba_with_arm(self, X: Any, key: str | None = None
-                               ) -> tuple[str, npt.NDArray[np.float64]]:
+    def predict_proba_with_arm(
+        self, X: Any, key: str | None = None
+    ) -> tuple[str, npt.NDArray[np.float64]]:
         """Like :meth:`predict_proba`, and say which arm answered: ``(arm, probabilities)``.
 
         Routing happens once per call, so the arm is the one that served every row of ``X``.
         """
         if self.models is None:
-            raise RuntimeError("no models were given; pass models={arm: model} to use "
-                               "predict_proba")
+            raise RuntimeError(
+                "no models were given; pass models={arm: model} to use predict_proba"
+            )
         arm = self.route(key)
-        return arm, _probabilities(self.models[arm], X, f"models[{arm!r}]")
-
-
-@dataclass
-class ShadowDeployment:
-    """Shadow mode: the primary model answers; the shadow sees a copy of the traffic.
-
-    Introduced in week1/03_deployment_patterns.ipynb.
-
-    Args:
-        primary: the model whose answer is returned.
-        shadow: the candidate model; its output is only logged.
-        sample_rate: share of requests copied to the shadow, in [0, 1] (0 means none).
-        timeout_s: a shadow call slower than this counts as a time-out and its output is
-            discarded (it still ran, in this simulation, after the primary had answered).
-        seed: seed of the sampling generator, so a replay samples the same requests.
-
-    Errors of the primary propagate (they are the real service failing), and so do invalid
-    outputs of the primary (NaN, rows that are not probabilities): a ``ValueError`` naming
-    ``primary``. Anything the shadow does (raise, return NaN or the wrong shape, be slow) is
-    counted and never changes the answer.
-    """
-
-    primary: Any
-    shadow: Any
-    sample_rate: float = 1.0
-    timeout_s: float = 1.0
-    seed: int | None = 0
-    _rng: np.random.Generator = field(init=False, repr=False)
-    _log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        _check_model(self.primary, "primary")
-        _check_model(self.shadow, "shadow")
-        self.sample_rate = check_probability("sample_rate", self.sample_rate)
-        self.timeout_s = check_number("timeout_s", self.timeout_s, min=0.0, min_open=True)
-        self.seed = None if self.seed is None else check_int("seed", self.seed, min=0)
-        self._rng = np.random.default_rng(self.seed)
-
-    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
-        """Return the primary's probabilities; run the shadow on a sample and log both."""
-        t0 = time.perf_counter()
-        p = _probabilities(self.primary, X, "primary")
-        primary_ms = (time.perf_counter() - t0) * 1000
-        record: dict[str, Any] = {
-            "request": len(self._log), "n_rows": len(p), "status": "skipped",
-            "primary_ms": primary_ms, "shadow_ms": math.nan, "error": "",
-            "primary": p, "shadow": None,
-        }
-        if self._rng.random() < self.sample_rate:
-            t1 = time.perf_counter()
-            try:
-                s = _probabilities(self.shadow, X, "shadow")
-                if s.shape != p.shape:
-                    raise ValueError(f"shadow returned shape {s.shape}, primary {p.shape}")
-                status, error = "ok", ""
-            except Exception as exc:  # a shadow failure must never escape
-                s, status, error = None, "error", f"{type(exc).__name__}: {exc}"
-            record["shadow_ms"] = (time.perf_counter() - t1) * 1000
-            if status == "ok" and record["shadow_ms"] > self.timeout_s * 1000:
-                s, status, error = None, "timeout", f"slower than {self.timeout_s} s"
-            record.update(status=status, shadow=s, error=error)
-        self._log.append(record)
-        return p
-
-    def log(self) -> pd.DataFrame:
-        """One row per request: status of the shadow call, latencies, rows, agreement."""
-        rows = []
-        for r in self._log:
-            agree = math.nan
-            if r["shadow"] is not None:
-                agree = float(np.mean(r["primary"].argmax(1) == r["shadow"].argmax(1)))
-            rows.append({k: r[k] for k in ("request", "n_rows", "status", "primary_ms",
-                                            "shadow_ms", "error")} | {"agreement": agree})
-        return pd.DataFrame(rows, columns=["request", "n_rows", "status", "primary_ms",
-                                           "shadow_ms", "error", "agreement"])
-
-    def outputs(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Every logged row's probabilities: ``(primary, shadow)``, each ``(n_rows, k)``.
-
-        Rows follow the requests in order. A row the shadow did not answer (not sampled,
-        failed or too slow) is NaN in ``shadow``, so the two arrays always line up with the
-        requests. Introduced in project/05_deployment.ipynb, where moderators review the rows
-        on which the two models disagree.
-        """
-        if not self._log:
-            raise ValueError("no request has been logged yet")
-        primary = np.concatenate([r["primary"] for r in self._log])
-        shadow = np.concatenate([r["shadow"] if r["shadow"] is not None
-                                 else np.full_like(r["primary"], np.nan) for r in self._log])
-        return primary, shadow
-
-    def comparison(self) -> pd.DataFrame:
-        """A one-column table comparing the arms on the requests both answered.
-
-        Rows: requests, shadowed, shadow_ok, shadow_errors, shadow_timeouts, rows_compared,
-        agreement (share of rows whose predicted class matches; NaN if none compared),
-        mean_abs_diff (mean ``|p_primary - p_shadow|`` over rows and classes), and the median
-        latency of each arm in milliseconds.
-        """
-        ok = [r for r in self._log if r["status"] == "ok"]
-        status = [r["status"] for r in self._log]
-        if ok:
-            P = np.concatenate([r["primary"] for r in ok])
-            S = np.concatenate([r["shadow"] for r in ok])
-            agreement = float(np.mean(P.argmax(1) == S.argmax(1)))
-            mad = float(np.mean(np.abs(P - S)))
-            n_rows = len(P)
-        else:
-            agreement = mad = math.nan
-            n_rows = 0
-        prim = [r["primary_ms"] for r in self._log]
-        shad = [r["shadow_ms"] for r in self._log if not math.isnan(r["shadow_ms"])]
-        values = {
-            "requests": len(self._log),
-            "shadowed": sum(s != "skipped" for s in status),
-            "shadow_ok": status.count("ok"),
-            "shadow_errors": status.count("error"),
-            "shadow_timeouts": status.count("timeout"),
-            "rows_compared": n_rows,
-            "agreement": agreement,
-            "mean_abs_diff": mad,
-            "primary_p50_ms": float(np.median(prim)) if prim else math.nan,
-            "shadow_p50_ms": float(np.median(shad)) if shad else math.nan,
-        }
-        return pd.DataFrame({"value": pd.Series(values, dtype=float)})
+        return arm, checked_probabilities(self.models[arm], X, f"models[{arm!r}]")
 
 
 @dataclass
@@ -430,8 +296,8 @@ class BlueGreen:
     history: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_model(self.blue, "blue")
-        _check_model(self.green, "green")
+        check_model(self.blue, "blue")
+        check_model(self.green, "green")
         check_choice("active", self.active, ("blue", "green"))
         self.history.append(self.active)
 
@@ -454,7 +320,7 @@ class BlueGreen:
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
         """Answer with the active environment's model (its output checked as in the server)."""
         model = self.blue if self.active == "blue" else self.green
-        return _probabilities(model, X, self.active)
+        return checked_probabilities(model, X, self.active)
 
 
 def _simulate_traffic(router: Router, keys: Sequence[str]) -> pd.Series:

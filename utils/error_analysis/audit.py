@@ -74,8 +74,9 @@ class AuditResult:
     overall: float
 
 
-def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
-                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def wilson_interval(
+    successes: Any, trials: Any, *, level: float = 0.95
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Wilson score interval for a binomial proportion (NaN where ``trials == 0``).
 
     Used by :func:`performance_audit` (week2/03_error_analysis.ipynb); called directly in
@@ -90,8 +91,9 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
     k = check_counts(successes, "successes")
     n = check_counts(trials, "trials")
     if k.shape != n.shape:
-        raise ValueError(f"successes and trials must have the same shape, got {k.shape} and "
-                         f"{n.shape}")
+        raise ValueError(
+            f"successes and trials must have the same shape, got {k.shape} and {n.shape}"
+        )
     if (k > n).any():
         raise ValueError("successes must lie between 0 and trials")
     z = norm.ppf(0.5 + level / 2)
@@ -105,15 +107,17 @@ def wilson_interval(successes: Any, trials: Any, *, level: float = 0.95
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
-def _check_audit_options(metric: str, ci: str, max_gap: Any, min_support: Any, n_boot: Any,
-                         seed: Any, level: Any) -> None:
+def _check_audit_options(
+    metric: str, ci: str, max_gap: Any, min_support: Any, n_boot: Any, seed: Any, level: Any
+) -> None:
     (metric,) = _check_metrics((metric,))
     if metric == "support":
         raise ValueError("metric must be a performance metric, not 'support'")
     check_choice("ci", ci, ("wilson", "bootstrap", "none"))
     if ci == "wilson" and metric not in _PROPORTIONS:
-        raise ValueError(f"ci='wilson' needs a proportion; {metric!r} is not one, "
-                         "use ci='bootstrap'")
+        raise ValueError(
+            f"ci='wilson' needs a proportion; {metric!r} is not one, use ci='bootstrap'"
+        )
     check_number("max_gap", max_gap, min=0.0)
     check_int("min_support", min_support, min=0)
     check_int("n_boot", n_boot, min=10)
@@ -121,12 +125,20 @@ def _check_audit_options(metric: str, ci: str, max_gap: Any, min_support: Any, n
     check_probability("level", level, open_low=True, open_high=True)
 
 
-def performance_audit(y_true: Any, y_pred: Any,
-                      slices: pd.Series | pd.DataFrame | Mapping[str, Any] | Any, *,
-                      metric: str = "recall", max_gap: float = 0.05, min_support: int = 30,
-                      ci: Literal["wilson", "bootstrap", "none"] = "wilson",
-                      n_boot: int = 200, seed: int = 0, pos_label: Any = 1,
-                      level: float = 0.95) -> AuditResult:
+def performance_audit(
+    y_true: Any,
+    y_pred: Any,
+    slices: pd.Series | pd.DataFrame | Mapping[str, Any] | Any,
+    *,
+    metric: str = "recall",
+    max_gap: float = 0.05,
+    min_support: int = 30,
+    ci: Literal["wilson", "bootstrap", "none"] = "wilson",
+    n_boot: int = 200,
+    seed: int = 0,
+    pos_label: Any = 1,
+    level: float = 0.95,
+) -> AuditResult:
     """Check a metric on every slice against its overall value, with confidence intervals.
 
     Introduced in week2/03_error_analysis.ipynb (performance auditing).
@@ -149,52 +161,104 @@ def performance_audit(y_true: Any, y_pred: Any,
     """
     _check_audit_options(metric, ci, max_gap, min_support, n_boot, seed, level)
     check_same_index(y_true=y_true, y_pred=y_pred, slices=slices)
-    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
-                                           need_pos=metric != "accuracy")
-    cells = _cells(t_pos, p_pos, correct)
-    kind, keys, names, index_name = _slice_keys(slices, len(cells))
-    counts, _ = _slice_counts(kind, keys, len(names), cells)
-    overall_counts = np.bincount(cells, minlength=8)[None, :]
+    counts, overall_counts, names, index_name = _counts_by_slice(
+        y_true, y_pred, slices, metric, pos_label
+    )
     overall = float(_metrics_from_cells(overall_counts, (metric,), np.nan)[0][metric][0])
     values, reasons = _metrics_from_cells(counts, (metric,), np.nan)
     value = values[metric]
     support = counts.sum(axis=1)
+    low, high = _intervals(counts, metric, ci, level=level, n_boot=n_boot, seed=seed)
+    sign = -1.0 if metric in _LOWER_IS_BETTER else 1.0
+    gap = sign * (overall - value)
+    judged, ok, passed, verdict = _judge(value, support, gap, min_support, max_gap)
+    notes = [
+        np.where(
+            (support < min_support) & (support > 0),
+            f"support below min_support ({min_support})",
+            "",
+        ),
+        *reasons,
+    ]
+    table = pd.DataFrame(
+        {
+            "support": support,
+            metric: value,
+            "ci_low": low,
+            "ci_high": high,
+            "gap_to_overall": gap,
+            "passed": passed,
+            "verdict": verdict,
+            "note": _join_reasons(notes, len(support)),
+        },
+        index=pd.Index(names, name=index_name),
+    )
+    worst = ""
+    if judged.any():
+        j = np.flatnonzero(judged)
+        worst = str(names[j[np.argmax(gap[j])]])
+    return AuditResult(
+        table=table,
+        passed=bool(judged.any() and ok[judged].all()),
+        worst_slice=worst,
+        overall=overall,
+    )
+
+
+def _counts_by_slice(
+    y_true: Any, y_pred: Any, slices: Any, metric: str, pos_label: Any
+) -> tuple[np.ndarray, np.ndarray, list[Any], str]:
+    """The confusion cells counted on each slice (one row a slice) and on all examples (one
+    row: overlapping tags would count an example twice), the slices' names and their title."""
+    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label, need_pos=metric != "accuracy")
+    cells = _cells(t_pos, p_pos, correct)
+    kind, keys, names, index_name = _slice_keys(slices, len(cells))
+    counts, _ = _slice_counts(kind, keys, len(names), cells)
+    return counts, np.bincount(cells, minlength=8)[None, :], names, index_name
+
+
+def _intervals(
+    counts: np.ndarray, metric: str, ci: str, *, level: float, n_boot: int, seed: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The confidence interval of ``metric`` on each slice, from its confusion cells: Wilson's
+    score interval, a bootstrap of the cells, or none (NaN); NaN where a slice has no interval."""
+    support = counts.sum(axis=1)
     if ci == "wilson":
-        tn, fp, fn, tp = (counts[:, [0, 4]].sum(1), counts[:, [1, 5]].sum(1),
-                          counts[:, [2, 6]].sum(1), counts[:, [3, 7]].sum(1))
+        tn, fp, fn, tp = (
+            counts[:, [0, 4]].sum(1),
+            counts[:, [1, 5]].sum(1),
+            counts[:, [2, 6]].sum(1),
+            counts[:, [3, 7]].sum(1),
+        )
         parts = np.stack([tn, fp, fn, tp, counts[:, 4:].sum(1), support])
         succ_idx, trial_idx = _PROPORTIONS[metric]
-        low, high = wilson_interval(parts[list(succ_idx)].sum(0), parts[list(trial_idx)].sum(0),
-                                    level=level)
-    elif ci == "bootstrap":
+        return wilson_interval(
+            parts[list(succ_idx)].sum(0), parts[list(trial_idx)].sum(0), level=level
+        )
+    low, high = np.full(len(support), np.nan), np.full(len(support), np.nan)
+    if ci == "bootstrap":
         rng = np.random.default_rng(seed)
-        low, high = np.full(len(support), np.nan), np.full(len(support), np.nan)
         q = [50 - 50 * level, 50 + 50 * level]
         for i in np.flatnonzero(support > 0):
             draws = rng.multinomial(support[i], counts[i] / support[i], size=n_boot)
             boot = _metrics_from_cells(draws, (metric,), np.nan)[0][metric]
             if np.isfinite(boot).any():
                 low[i], high[i] = np.nanpercentile(boot, q)
-    else:
-        low = high = np.full(len(support), np.nan)
-    sign = -1.0 if metric in _LOWER_IS_BETTER else 1.0
-    gap = sign * (overall - value)
+    return low, high
+
+
+def _judge(
+    value: np.ndarray, support: np.ndarray, gap: np.ndarray, min_support: int, max_gap: float
+) -> tuple[np.ndarray, np.ndarray, Any, np.ndarray]:
+    """Which slices are judged (enough examples, metric defined), which are within ``max_gap``,
+    ``passed`` (nullable: NA where not judged) and each slice's verdict."""
     judged = (support >= min_support) & np.isfinite(value)
     ok = gap <= max_gap + 1e-12
     passed = pd.array(np.where(judged, ok, False), dtype="boolean")
     passed[~judged] = pd.NA
-    verdict = np.where(~np.isfinite(value), "undefined",
-                       np.where(support < min_support, "too few examples",
-                                np.where(ok, "pass", "fail")))
-    notes = [np.where((support < min_support) & (support > 0),
-                      f"support below min_support ({min_support})", ""), *reasons]
-    table = pd.DataFrame({"support": support, metric: value, "ci_low": low, "ci_high": high,
-                          "gap_to_overall": gap, "passed": passed, "verdict": verdict,
-                          "note": _join_reasons(notes, len(support))},
-                         index=pd.Index(names, name=index_name))
-    worst = ""
-    if judged.any():
-        j = np.flatnonzero(judged)
-        worst = str(names[j[np.argmax(gap[j])]])
-    return AuditResult(table=table, passed=bool(judged.any() and ok[judged].all()), worst_slice=worst,
-                       overall=overall)
+    verdict = np.where(
+        ~np.isfinite(value),
+        "undefined",
+        np.where(support < min_support, "too few examples", np.where(ok, "pass", "fail")),
+    )
+    return judged, ok, passed, verdict

@@ -75,9 +75,17 @@ class BinaryReport:
 
     def as_series(self) -> pd.Series:
         """The scalar metrics as a Series, for printing or stacking into a table."""
-        return pd.Series({"precision": self.precision, "recall": self.recall, "f1": self.f1,
-                          "fbeta": self.fbeta, "accuracy": self.accuracy,
-                          "prevalence": self.prevalence, "support": self.support})
+        return pd.Series(
+            {
+                "precision": self.precision,
+                "recall": self.recall,
+                "f1": self.f1,
+                "fbeta": self.fbeta,
+                "accuracy": self.accuracy,
+                "prevalence": self.prevalence,
+                "support": self.support,
+            }
+        )
 
 
 def _check_binary(**labels: np.ndarray) -> None:
@@ -85,8 +93,10 @@ def _check_binary(**labels: np.ndarray) -> None:
     values = pd.unique(np.concatenate([a.astype(object) for a in labels.values()]))
     if len(values) > 2:
         names = " and ".join(labels)
-        raise ValueError(f"{names} must hold two classes for a binary report, got {len(values)}: "
-                         f"{sorted(map(str, values))[:5]}")
+        raise ValueError(
+            f"{names} must hold two classes for a binary report, got {len(values)}: "
+            f"{sorted(map(str, values))[:5]}"
+        )
 
 
 def _binary_truth(y_true: Any, pos_label: Any, name: str = "y_true") -> npt.NDArray[np.bool_]:
@@ -100,21 +110,25 @@ def _check_zero_division(value: Any) -> float:
     """0, 1 or NaN: the values of an undefined ratio that scikit-learn accepts."""
     v = check_number("zero_division", value, allow_nan=True)
     if not (math.isnan(v) or v in (0.0, 1.0)):
-        raise ValueError(f"zero_division must be 0, 1 or NaN (scikit-learn's choices), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"zero_division must be 0, 1 or NaN (scikit-learn's choices), got {value!r}"
+        )
     return v
 
 
 _Mask = npt.NDArray[np.bool_]
 
 
-def _binary_pair(y_true: Any, scores: Any, predictions: Any, threshold: float | None,
-                 pos_label: Any) -> tuple[_Mask, _Mask, float | None]:
+def _binary_pair(
+    y_true: Any, scores: Any, predictions: Any, threshold: float | None, pos_label: Any
+) -> tuple[_Mask, _Mask, float | None]:
     """(truly positive, predicted positive, threshold used) from scores or from predictions."""
     if (scores is None) == (predictions is None):
         given = "both were given" if scores is not None else "neither was given"
-        raise TypeError("binary_report needs exactly one of scores= (positive when score >= "
-                        f"threshold) or predictions= (predicted labels); {given}")
+        raise TypeError(
+            "binary_report needs exactly one of scores= (positive when score >= "
+            f"threshold) or predictions= (predicted labels); {given}"
+        )
     if predictions is not None:
         if threshold is not None:
             raise TypeError("threshold applies to scores=; with predictions= leave it out")
@@ -131,9 +145,16 @@ def _binary_pair(y_true: Any, scores: Any, predictions: Any, threshold: float | 
     return t, s >= threshold, threshold
 
 
-def binary_report(y_true: Any, *, scores: Any = None, predictions: Any = None,
-                  threshold: float | None = None, pos_label: Any = 1, beta: float = 1.0,
-                  zero_division: float = np.nan) -> BinaryReport:
+def binary_report(
+    y_true: Any,
+    *,
+    scores: Any = None,
+    predictions: Any = None,
+    threshold: float | None = None,
+    pos_label: Any = 1,
+    beta: float = 1.0,
+    zero_division: float = np.nan,
+) -> BinaryReport:
     """Precision, recall, F1, F-beta, accuracy and the confusion matrix of a binary classifier.
 
     Introduced in week2/04_skewed_data.ipynb (skewed data sets). Give the model's output
@@ -170,19 +191,33 @@ def binary_report(y_true: Any, *, scores: Any = None, predictions: Any = None,
         notes.append("recall undefined: no positives")
     codes_true, codes_pred = t.astype(np.int8), p.astype(np.int8)
     precision, recall, fbeta, _ = precision_recall_fscore_support(
-        codes_true, codes_pred, labels=[1], average=None, beta=beta, zero_division=zero_division)
-    f1 = fbeta if beta == 1 else precision_recall_fscore_support(
-        codes_true, codes_pred, labels=[1], average=None, zero_division=zero_division)[2]
+        codes_true, codes_pred, labels=[1], average=None, beta=beta, zero_division=zero_division
+    )
+    f1 = (
+        fbeta
+        if beta == 1
+        else precision_recall_fscore_support(
+            codes_true, codes_pred, labels=[1], average=None, zero_division=zero_division
+        )[2]
+    )
     n = int(conf.sum())
-    return BinaryReport(precision=float(precision[0]), recall=float(recall[0]), f1=float(f1[0]),
-                        fbeta=float(fbeta[0]), accuracy=float((tp + tn) / n),
-                        prevalence=float((tp + fn) / n), support=n,
-                        confusion=conf.astype(np.int64), threshold=threshold,
-                        note="; ".join(notes))
+    return BinaryReport(
+        precision=float(precision[0]),
+        recall=float(recall[0]),
+        f1=float(f1[0]),
+        fbeta=float(fbeta[0]),
+        accuracy=float((tp + tn) / n),
+        prevalence=float((tp + fn) / n),
+        support=n,
+        confusion=conf.astype(np.int64),
+        threshold=threshold,
+        note="; ".join(notes),
+    )
 
 
-def _labels_and_codes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
-                      ) -> tuple[list[Any], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _labels_and_codes(
+    y_true: Any, y_pred: Any, labels: Sequence[Any] | None
+) -> tuple[list[Any], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     t, p = as_label_pair(y_true, y_pred)
     if labels is None:
         labels = sorted(set(pd.unique(t)) | set(pd.unique(p)))
@@ -205,9 +240,14 @@ def _labels_and_codes(y_true: Any, y_pred: Any, labels: Sequence[Any] | None
     return labels, ti.astype(np.intp), pi.astype(np.intp)
 
 
-def confusion_frame(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
-                    names: Sequence[str] | None = None,
-                    normalize: Literal["true", "pred", "all"] | None = None) -> pd.DataFrame:
+def confusion_frame(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    names: Sequence[str] | None = None,
+    normalize: Literal["true", "pred", "all"] | None = None,
+) -> pd.DataFrame:
     """The confusion matrix as a labelled DataFrame: rows true class, columns predicted class.
 
     Introduced in week2/04_skewed_data.ipynb (skewed data sets). Same counts as
@@ -234,13 +274,19 @@ def confusion_frame(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = 
         values = _ratio(cm, cm.sum(axis=0, keepdims=True).repeat(k, 0), np.nan)
     elif normalize == "all":
         values = cm / cm.sum()
-    return pd.DataFrame(values, index=pd.Index(shown, name="true"),
-                        columns=pd.Index(shown, name="predicted"))
+    return pd.DataFrame(
+        values, index=pd.Index(shown, name="true"), columns=pd.Index(shown, name="predicted")
+    )
 
 
-def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None = None,
-                     names: Sequence[str] | None = None,
-                     zero_division: float = np.nan) -> pd.DataFrame:
+def per_class_report(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Sequence[Any] | None = None,
+    names: Sequence[str] | None = None,
+    zero_division: float = np.nan,
+) -> pd.DataFrame:
     """Per-class precision, recall, F1, error rate and support, like scikit-learn's report.
 
     Introduced in week2/04_skewed_data.ipynb (skewed data sets, multi-class); used in
@@ -261,26 +307,46 @@ def per_class_report(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | None =
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
     precision, recall, f1, _ = precision_recall_fscore_support(
-        ti, pi, labels=np.arange(k), average=None, zero_division=zero_division)
+        ti, pi, labels=np.arange(k), average=None, zero_division=zero_division
+    )
     error = _ratio(support - tp, support, zero_division)
     notes = np.full(k, "", dtype=object)
     notes = np.where(predicted == 0, "precision undefined: never predicted", notes)
-    notes = np.where(support == 0, np.where(notes != "", notes + "; ", "")
-                     + "recall undefined: no examples", notes)
+    notes = np.where(
+        support == 0,
+        np.where(notes != "", notes + "; ", "") + "recall undefined: no examples",
+        notes,
+    )
     shown = list(names) if names is not None else labels
     if names is not None and len(names) != k:
         raise ValueError(f"names has {len(names)} entries for {k} labels")
-    table = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1,
-                          "error_rate": error, "support": support, "note": notes},
-                         index=pd.Index(shown, name="class"))
+    table = pd.DataFrame(
+        {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "error_rate": error,
+            "support": support,
+            "note": notes,
+        },
+        index=pd.Index(shown, name="class"),
+    )
     cols = ["precision", "recall", "f1", "error_rate"]
     macro = table[cols].mean(skipna=True)
     w = table["support"].to_numpy(dtype=np.float64)
-    weighted = {c: float(np.nansum(table[c].to_numpy() * w) / w[~table[c].isna()].sum())
-                if w[~table[c].isna()].sum() > 0 else np.nan for c in cols}
-    extra = pd.DataFrame([{**macro.to_dict(), "support": int(support.sum()), "note": ""},
-                          {**weighted, "support": int(support.sum()), "note": ""}],
-                         index=["macro avg", "weighted avg"])
+    weighted = {
+        c: float(np.nansum(table[c].to_numpy() * w) / w[~table[c].isna()].sum())
+        if w[~table[c].isna()].sum() > 0
+        else np.nan
+        for c in cols
+    }
+    extra = pd.DataFrame(
+        [
+            {**macro.to_dict(), "support": int(support.sum()), "note": ""},
+            {**weighted, "support": int(support.sum()), "note": ""},
+        ],
+        index=["macro avg", "weighted avg"],
+    )
     return pd.concat([table, extra])
 
 
@@ -298,8 +364,10 @@ def pr_curve(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> pd.DataFrame:
     s = as_finite_float(y_score, "y_score", ndim=1)
     check_same_length(y_true=t, y_score=s)
     if not t.any():
-        raise ValueError(f"y_true has no positive examples (pos_label={pos_label!r}); precision "
-                         "and recall are undefined")
+        raise ValueError(
+            f"y_true has no positive examples (pos_label={pos_label!r}); precision "
+            "and recall are undefined"
+        )
     order = np.argsort(-s, kind="stable")
     s_sorted, t_sorted = s[order], t[order]
     last = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s_sorted) - 1]
@@ -308,13 +376,20 @@ def pr_curve(y_true: Any, y_score: Any, *, pos_label: Any = 1) -> pd.DataFrame:
     precision = tps / (tps + fps)
     recall = tps / t.sum()
     f1 = _ratio(2 * tps, tps + fps + t.sum(), np.nan)
-    frame = pd.DataFrame({"threshold": s_sorted[last], "precision": precision,
-                          "recall": recall, "f1": f1})
+    frame = pd.DataFrame(
+        {"threshold": s_sorted[last], "precision": precision, "recall": recall, "f1": f1}
+    )
     return frame.iloc[::-1].reset_index(drop=True)
 
 
-def threshold_for(y_true: Any, y_score: Any, *, target: Literal["precision", "recall"],
-                  value: float, pos_label: Any = 1) -> float:
+def threshold_for(
+    y_true: Any,
+    y_score: Any,
+    *,
+    target: Literal["precision", "recall"],
+    value: float,
+    pos_label: Any = 1,
+) -> float:
     """The operating threshold that meets a precision or recall target.
 
     Introduced in week2/04_skewed_data.ipynb (skewed data sets). ``target="precision"``: the
@@ -328,8 +403,9 @@ def threshold_for(y_true: Any, y_score: Any, *, target: Literal["precision", "re
     curve = pr_curve(y_true, y_score, pos_label=pos_label)
     ok = curve[target].to_numpy() >= value
     if not ok.any():
-        raise ValueError(f"no threshold reaches {target} >= {value}; the best is "
-                         f"{curve[target].max():.4f}")
+        raise ValueError(
+            f"no threshold reaches {target} >= {value}; the best is {curve[target].max():.4f}"
+        )
     idx = np.flatnonzero(ok)
     pick = idx[0] if target == "precision" else idx[-1]
     return float(curve["threshold"].iloc[pick])

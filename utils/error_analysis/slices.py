@@ -41,14 +41,16 @@ __all__ = [
 #: Index label of the row that holds the metrics over all examples.
 OVERALL = "(overall)"
 
-Metric = Literal["accuracy", "precision", "recall", "f1", "fpr", "fnr", "selection_rate",
-                 "support", "prevalence"]
+Metric = Literal[
+    "accuracy", "precision", "recall", "f1", "fpr", "fnr", "selection_rate", "support", "prevalence"
+]
 _METRICS: tuple[str, ...] = get_args(Metric)
 
 
 # --------------------------------------------------------------------------- shared helpers
-def _binary_inputs(y_true: Any, y_pred: Any, pos_label: Any, *, need_pos: bool = False
-                   ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+def _binary_inputs(
+    y_true: Any, y_pred: Any, pos_label: Any, *, need_pos: bool = False
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Validate labels; return (truly positive, predicted positive, correct) masks.
 
     With ``need_pos`` (a metric depends on the positive class), a ``pos_label`` that appears in
@@ -79,8 +81,9 @@ def _ratio(num: np.ndarray, den: np.ndarray, zero_division: float) -> npt.NDArra
     return out
 
 
-def _metrics_from_cells(counts: npt.NDArray[np.int64], metrics: Sequence[str],
-                        zero_division: float) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+def _metrics_from_cells(
+    counts: npt.NDArray[np.int64], metrics: Sequence[str], zero_division: float
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """Metrics and reasons for undefined values from an (s, 8) array of cell counts.
 
     Returns a dict metric -> values and a list of arrays of reasons (strings, "" when none).
@@ -147,8 +150,9 @@ def _check_metrics(metrics: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(metrics))
 
 
-def _slice_keys(slices: Any, n: int
-                ) -> tuple[Literal["partition", "tags"], np.ndarray, list[Any], str]:
+def _slice_keys(
+    slices: Any, n: int
+) -> tuple[Literal["partition", "tags"], np.ndarray, list[Any], str]:
     """Turn ``slices`` into codes (one slice per row) or a boolean tag matrix.
 
     Returns (kind, codes or (n, m) bool matrix, slice names, index name).
@@ -187,15 +191,17 @@ def _slice_keys(slices: Any, n: int
     return "partition", codes, list(uniques), name
 
 
-def _slice_counts(kind: str, keys: np.ndarray, n_slices: int, cells: np.ndarray,
-                  score: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def _slice_counts(
+    kind: str, keys: np.ndarray, n_slices: int, cells: np.ndarray, score: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(s, 8) cell counts per slice or tag, and the sums of ``score`` per slice (or None)."""
     if kind == "partition":
         counts = np.bincount(keys * 8 + cells, minlength=8 * n_slices).reshape(n_slices, 8)
         sums = None if score is None else np.bincount(keys, weights=score, minlength=n_slices)
     else:
-        counts = np.stack([np.bincount(cells[keys[:, j]], minlength=8)
-                           for j in range(keys.shape[1])])
+        counts = np.stack(
+            [np.bincount(cells[keys[:, j]], minlength=8) for j in range(keys.shape[1])]
+        )
         sums = None if score is None else keys.T.astype(np.float64) @ score
     return counts, sums
 
@@ -211,13 +217,18 @@ def _factorize(series: pd.Series) -> tuple[npt.NDArray[np.intp], list[Any]]:
 
 
 # --------------------------------------------------------------------------- public API
-def metrics_by_slice(y_true: Any, y_pred: Any,
-                     slices: pd.Series | pd.DataFrame | Mapping[str, Any] | Any, *,
-                     y_score: Any | None = None,
-                     metrics: Sequence[Metric] = ("support", "accuracy", "precision", "recall",
-                                                  "f1"),
-                     pos_label: Any = 1, min_support: int = 1, include_overall: bool = True,
-                     zero_division: float = np.nan) -> pd.DataFrame:
+def metrics_by_slice(
+    y_true: Any,
+    y_pred: Any,
+    slices: pd.Series | pd.DataFrame | Mapping[str, Any] | Any,
+    *,
+    y_score: Any | None = None,
+    metrics: Sequence[Metric] = ("support", "accuracy", "precision", "recall", "f1"),
+    pos_label: Any = 1,
+    min_support: int = 1,
+    include_overall: bool = True,
+    zero_division: float = np.nan,
+) -> pd.DataFrame:
     """Metrics for every slice (or every tag) of the data, counted in one pass.
 
     Introduced in week2/03_error_analysis.ipynb (error analysis).
@@ -257,8 +268,9 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
     check_bool("include_overall", include_overall)
     zero_division = check_number("zero_division", zero_division, allow_nan=True)
     check_same_index(y_true=y_true, y_pred=y_pred, slices=slices, y_score=y_score)
-    t_pos, p_pos, correct = _binary_inputs(y_true, y_pred, pos_label,
-                                           need_pos=bool(set(chosen) - {"support", "accuracy"}))
+    t_pos, p_pos, correct = _binary_inputs(
+        y_true, y_pred, pos_label, need_pos=bool(set(chosen) - {"support", "accuracy"})
+    )
     n = len(t_pos)
     cells = _cells(t_pos, p_pos, correct)
     score = None
@@ -287,10 +299,14 @@ def metrics_by_slice(y_true: Any, y_pred: Any,
     return frame
 
 
-def _disparity(frame: pd.DataFrame, metric: str, *,
-              method: Literal["between_groups", "to_overall"] = "between_groups",
-              kind: Literal["difference", "ratio"] = "difference",
-              min_support: int = 30) -> float:
+def _disparity(
+    frame: pd.DataFrame,
+    metric: str,
+    *,
+    method: Literal["between_groups", "to_overall"] = "between_groups",
+    kind: Literal["difference", "ratio"] = "difference",
+    min_support: int = 30,
+) -> float:
     """The largest gap in ``metric`` across the slices of a :func:`metrics_by_slice` table.
 
     Private (no page uses it).
@@ -302,8 +318,9 @@ def _disparity(frame: pd.DataFrame, metric: str, *,
     fewer than two slices (one for ``to_overall``) remain, or a ratio divides by zero.
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError("frame must be a DataFrame from metrics_by_slice, "
-                        f"got {type(frame).__name__}")
+        raise TypeError(
+            f"frame must be a DataFrame from metrics_by_slice, got {type(frame).__name__}"
+        )
     for col in (metric, "support"):
         if col not in frame.columns:
             raise ValueError(f"frame has no column {col!r}; columns are {list(frame.columns)}")
@@ -333,9 +350,15 @@ def _disparity(frame: pd.DataFrame, metric: str, *,
     return float(np.minimum(values / overall, overall / values).min())
 
 
-def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2] = 2,
-                        min_support: int = 30, alpha: float = 0.95, k: int = 10
-                        ) -> pd.DataFrame:
+def find_problem_slices(
+    X: pd.DataFrame,
+    errors: Any,
+    *,
+    max_level: Literal[1, 2] = 2,
+    min_support: int = 30,
+    alpha: float = 0.95,
+    k: int = 10,
+) -> pd.DataFrame:
     """Slices (one column value, or a pair of values) where the model errs much more often.
 
     Introduced in week2/03_error_analysis.ipynb (error analysis). Scores every slice of one
@@ -360,6 +383,36 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
         Up to ``k`` slices with a positive score, best first: columns ``slice``, ``level``,
         ``support``, ``errors``, ``error_rate``, ``score``.
     """
+    e = _check_problem_slice_inputs(X, errors, max_level, min_support, alpha, k)
+    n = len(e)
+    total = e.sum()
+    names, level, size, err = _slice_errors(X, e, max_level)
+    keep = size >= max(min_support, 1)
+    names, level, size, err = names[keep], level[keep], size[keep], err[keep]
+    if total == 0 or len(size) == 0:
+        return pd.DataFrame(
+            {"slice": [], "level": [], "support": [], "errors": [], "error_rate": [], "score": []}
+        )
+    rate = err / size
+    score = alpha * (rate / (total / n) - 1) - (1 - alpha) * (n / size - 1)
+    order = np.lexsort((level, -score))
+    order = order[score[order] > 0][:k]
+    return pd.DataFrame(
+        {
+            "slice": names[order],
+            "level": level[order],
+            "support": size[order],
+            "errors": err[order],
+            "error_rate": rate[order],
+            "score": score[order],
+        }
+    ).reset_index(drop=True)
+
+
+def _check_problem_slice_inputs(
+    X: Any, errors: Any, max_level: Any, min_support: Any, alpha: Any, k: Any
+) -> npt.NDArray[np.float64]:
+    """Check the arguments of :func:`find_problem_slices`; return ``errors`` as floats."""
     if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
         raise ValueError("X must be a DataFrame with at least one column")
     check_unique_columns(X, "X")
@@ -372,8 +425,14 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
     check_int("min_support", min_support, min=0)
     check_number("alpha", alpha, min=0.0, max=1.0, min_open=True)
     check_int("k", k, min=1)
-    n = len(e)
-    total = e.sum()
+    return e
+
+
+def _slice_errors(
+    X: pd.DataFrame, e: npt.NDArray[np.float64], max_level: int
+) -> tuple[np.ndarray, np.ndarray, npt.NDArray[np.int64], np.ndarray]:
+    """Every slice of one column (level 1) and, for ``max_level=2``, of two columns: its name
+    (``"col=value"``, or ``"col=value, col2=value2"``), level, size and sum of ``e``."""
     columns = [str(c) for c in X.columns]
     coded = []
     for c in X.columns:
@@ -397,15 +456,4 @@ def find_problem_slices(X: pd.DataFrame, errors: Any, *, max_level: Literal[1, 2
     level = np.concatenate([np.full(len(r[2]), r[1]) for r in rows])
     size = np.concatenate([r[2] for r in rows]).astype(np.int64)
     err = np.concatenate([r[3] for r in rows])
-    keep = size >= max(min_support, 1)
-    names, level, size, err = names[keep], level[keep], size[keep], err[keep]
-    if total == 0 or len(size) == 0:
-        return pd.DataFrame({"slice": [], "level": [], "support": [], "errors": [],
-                             "error_rate": [], "score": []})
-    rate = err / size
-    score = alpha * (rate / (total / n) - 1) - (1 - alpha) * (n / size - 1)
-    order = np.lexsort((level, -score))
-    order = order[score[order] > 0][:k]
-    return pd.DataFrame({"slice": names[order], "level": level[order], "support": size[order],
-                         "errors": err[order], "error_rate": rate[order],
-                         "score": score[order]}).reset_index(drop=True)
+    return names, level, size, err

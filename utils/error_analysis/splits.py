@@ -52,8 +52,7 @@ def _allocate(counts: Any, sizes: Any) -> npt.NDArray[np.int64]:
     need = c - floors.sum(axis=1)
     order = np.argsort(-rem, axis=1, kind="stable")
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(len(w)), order.shape).copy(),
-                      axis=1)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(len(w)), order.shape).copy(), axis=1)
     out: npt.NDArray[np.int64] = (floors + (ranks < need[:, None])).astype(np.int64)
     positive = w > 0
     for i in np.flatnonzero(((out == 0) & positive).any(axis=1) & (c >= positive.sum())):
@@ -100,8 +99,12 @@ def _label_codes(df: pd.DataFrame, label: str) -> tuple[npt.NDArray[np.intp], li
     return codes.astype(np.intp), list(uniques)
 
 
-def _assign(strata: npt.NDArray[np.intp], n_strata: int, w: npt.NDArray[np.float64],
-            rng: np.random.Generator) -> npt.NDArray[np.intp]:
+def _assign(
+    strata: npt.NDArray[np.intp],
+    n_strata: int,
+    w: npt.NDArray[np.float64],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.intp]:
     """Split index of every unit, with exact per-stratum allocation."""
     counts = np.bincount(strata, minlength=n_strata)
     alloc = _allocate(counts, w)
@@ -116,10 +119,15 @@ def _assign(strata: npt.NDArray[np.intp], n_strata: int, w: npt.NDArray[np.float
     return result
 
 
-def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] = (0.8, 0.1, 0.1),
-                     group: str | None = None, seed: int = 0,
-                     rare: Literal["error", "train", "merge"] = "error"
-                     ) -> tuple[pd.DataFrame, ...]:
+def stratified_split(
+    df: pd.DataFrame,
+    *,
+    label: str,
+    sizes: tuple[float, ...] = (0.8, 0.1, 0.1),
+    group: str | None = None,
+    seed: int = 0,
+    rare: Literal["error", "train", "merge"] = "error",
+) -> tuple[pd.DataFrame, ...]:
     """Split ``df`` into parts (train, dev, test by default) with exact class ratios.
 
     Introduced in labs/w2_journey_through_data.ipynb.
@@ -155,8 +163,9 @@ def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] =
         as_1d(df[group], f"df[{group!r}]")  # no mixed types
         g_codes, g_uniques = pd.factorize(df[group], sort=False)
         n_groups = len(g_uniques)
-        votes = np.bincount(g_codes * len(classes) + codes,
-                            minlength=n_groups * len(classes)).reshape(n_groups, len(classes))
+        votes = np.bincount(
+            g_codes * len(classes) + codes, minlength=n_groups * len(classes)
+        ).reshape(n_groups, len(classes))
         unit_strata, unit_of_row = votes.argmax(axis=1).astype(np.intp), g_codes
         what = "group(s)"
     counts = np.bincount(unit_strata, minlength=len(classes))
@@ -170,7 +179,8 @@ def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] =
             raise ValueError(
                 f"{len(small)} class(es) of {label!r} have fewer {what} than the {len(w)} parts "
                 f"and cannot appear in every part: {detail}. Pass rare='train' to keep them in "
-                "the first part, or rare='merge' to split them together.")
+                "the first part, or rare='merge' to split them together."
+            )
         in_small = np.isin(unit_strata, small)
         if rare == "train":
             forced_train = in_small
@@ -183,8 +193,14 @@ def stratified_split(df: pd.DataFrame, *, label: str, sizes: tuple[float, ...] =
     return tuple(df.iloc[np.flatnonzero(row_split == i)] for i in range(len(w)))
 
 
-def _balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = None,
-                    seed: int = 0, replace: bool = False) -> pd.DataFrame:
+def _balanced_sample(
+    df: pd.DataFrame,
+    *,
+    label: str,
+    n_per_class: int | None = None,
+    seed: int = 0,
+    replace: bool = False,
+) -> pd.DataFrame:
     """The same number of rows from every class (by default, the size of the smallest class).
 
     Private (no page uses it). Rows are drawn at random within each class and returned in
@@ -197,14 +213,18 @@ def _balanced_sample(df: pd.DataFrame, *, label: str, n_per_class: int | None = 
     check_int("n_per_class", n_per_class, min=1)
     rng = np.random.default_rng(seed)
     if replace:
-        picks = [rng.choice(np.flatnonzero(codes == c), size=n_per_class, replace=True)
-                 for c in range(len(classes))]
+        picks = [
+            rng.choice(np.flatnonzero(codes == c), size=n_per_class, replace=True)
+            for c in range(len(classes))
+        ]
         return df.iloc[np.sort(np.concatenate(picks))]
     short = np.flatnonzero(counts < n_per_class)
     if len(short):
         detail = ", ".join(f"{classes[i]!r} ({counts[i]})" for i in short[:10])
-        raise ValueError(f"n_per_class={n_per_class} but these classes have fewer rows: "
-                         f"{detail}; pass replace=True to over-sample")
+        raise ValueError(
+            f"n_per_class={n_per_class} but these classes have fewer rows: "
+            f"{detail}; pass replace=True to over-sample"
+        )
     perm = rng.permutation(len(codes))
     order = perm[np.argsort(codes[perm], kind="stable")]
     starts = np.r_[0, np.cumsum(counts)[:-1]]

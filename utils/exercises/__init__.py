@@ -8,8 +8,9 @@ plain answers: ``Right: ...``, or ``Not yet: ...`` with a hint that points to th
 page that teaches it. It never raises because of the learner's code: a stub that is still
 empty, a wrong result and an exception in the learner's code all give "Not yet".
 
-The checks themselves live in one module per part of the book (``week1.py``, ...), registered
-with :func:`exercise`; every module of this package is imported on first use. ``tests/test_exercises.py`` runs every check twice: with the stub as
+The checks themselves live in modules by part of the book (``week1.py``, ``week2.py`` and
+``week2_skewed.py``, ...), registered with :func:`exercise`; every module of this package is
+imported on first use. ``tests/test_exercises.py`` runs every check twice: with the stub as
 shipped (it must say "Not yet") and with the page's own solution (it must say "Right").
 """
 
@@ -72,8 +73,9 @@ def check(id: str, answer: Any) -> None:
     page, not the learner's) raises; see :func:`verdict` for the verdict as a value.
     """
     message = verdict(id, answer)[1]
-    print("\n".join(textwrap.fill(line, 90, subsequent_indent="  ")
-                    for line in message.splitlines()))
+    print(
+        "\n".join(textwrap.fill(line, 90, subsequent_indent="  ") for line in message.splitlines())
+    )
 
 
 def verdict(id: str, answer: Any) -> tuple[bool, str]:
@@ -84,16 +86,19 @@ def verdict(id: str, answer: Any) -> tuple[bool, str]:
     """
     _load_all()
     if id not in _EXERCISES:
-        raise ValueError(f"id must be one of the registered exercises {sorted(_EXERCISES)}, "
-                         f"got {id!r}")
+        raise ValueError(
+            f"id must be one of the registered exercises {sorted(_EXERCISES)}, got {id!r}"
+        )
     ex = _EXERCISES[id]
     try:
         praise = ex.run(answer)
     except Wrong as wrong:
         return False, f"Not yet: {wrong}\nHint: {ex.hint}"
     except NotImplementedError:
-        return False, ("Not yet: the answer is still the stub. Complete it, run its cell, then run "
-                       f"this cell again.\nHint: {ex.hint}")
+        return False, (
+            "Not yet: the answer is still the stub. Complete it, run its cell, then run "
+            f"this cell again.\nHint: {ex.hint}"
+        )
     except Exception as error:  # the learner's code failed: say so in one line
         return False, f"Not yet: your code raised {type(error).__name__}: {error}\nHint: {ex.hint}"
     return True, f"Right: {praise}"
@@ -102,8 +107,9 @@ def verdict(id: str, answer: Any) -> tuple[bool, str]:
 def returned(name: str, value: Any) -> Any:
     """Refuse a stub's ``None`` in words: used by checks before they look at a result."""
     if value is None:
-        raise Wrong(f"{name} returns nothing yet. Write its body, run its cell, then run this "
-                    "cell again.")
+        raise Wrong(
+            f"{name} returns nothing yet. Write its body, run its cell, then run this cell again."
+        )
     return value
 
 
@@ -113,8 +119,9 @@ def as_number(name: str, value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise Wrong(f"{name} should return one number, got {type(value).__name__} "
-                    f"{str(value)[:60]!r}.") from None
+        raise Wrong(
+            f"{name} should return one number, got {type(value).__name__} {str(value)[:60]!r}."
+        ) from None
     if not np.isfinite(number):
         raise Wrong(f"{name} should return a finite number here, got {number}.")
     return number

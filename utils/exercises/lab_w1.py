@@ -47,60 +47,95 @@ def _images() -> list[tuple[str, bytes, np.ndarray, bool]]:
     rgb = Image.fromarray(np.stack([base, np.roll(base, 5, axis=1), 255 - base], axis=-1))
     cases.append(("a 28x28 colour (RGB) PNG", _encode(rgb), np.asarray(rgb.convert("L")), False))
     big = Image.fromarray(_picture(112, 4))
-    cases.append(("a 112x112 greyscale PNG", _encode(big),
-                  np.asarray(big.resize((28, 28), Image.Resampling.BILINEAR)), False))
+    cases.append(
+        (
+            "a 112x112 greyscale PNG",
+            _encode(big),
+            np.asarray(big.resize((28, 28), Image.Resampling.BILINEAR)),
+            False,
+        )
+    )
     wide = Image.fromarray(_picture(60, 5)).convert("RGBA")
-    cases.append(("a 60x60 PNG with transparency (RGBA)", _encode(wide),
-                  np.asarray(wide.convert("L").resize((28, 28), Image.Resampling.BILINEAR)), False))
+    cases.append(
+        (
+            "a 60x60 PNG with transparency (RGBA)",
+            _encode(wide),
+            np.asarray(wide.convert("L").resize((28, 28), Image.Resampling.BILINEAR)),
+            False,
+        )
+    )
     return cases
 
 
 def _garbage() -> list[tuple[str, bytes]]:
-    return [("the text b'hello'", b"hello"), ("an empty file", b""),
-            ("a PNG cut off after its first 60 bytes", _cut_png()),
-            ("random bytes", np.random.default_rng(7).integers(0, 256, 500, dtype=np.uint8).tobytes())]
+    return [
+        ("the text b'hello'", b"hello"),
+        ("an empty file", b""),
+        ("a PNG cut off after its first 60 bytes", _cut_png()),
+        ("random bytes", np.random.default_rng(7).integers(0, 256, 500, dtype=np.uint8).tobytes()),
+    ]
 
 
 # decode_upload: PNG/JPEG bytes of any size and mode to a 28x28 uint8 array; ValueError with a
 # message for bytes that are not a whole image (text, empty, truncated PNG, random bytes).
-@exercise("w1lab-decode", hint="the section 'Your own server, in thirty lines' on this page: "
-                               "Image.open on io.BytesIO(data), convert('L'), resize((28, 28)), "
-                               "and np.asarray.")
+@exercise(
+    "w1lab-decode",
+    hint="the section 'Your own server, in thirty lines' on this page: "
+    "Image.open on io.BytesIO(data), convert('L'), resize((28, 28)), "
+    "and np.asarray.",
+)
 def _decode(decode_upload: Any) -> str:
     for what, data, want, exact in _images():
         got = returned("decode_upload(data)", decode_upload(data))
         got = np.asarray(got)
         if got.shape != (28, 28):
-            hint = (" Convert it to greyscale with .convert('L') first." if got.shape[-1:] in
-                    ((3,), (4,)) else " Resize it to 28x28 pixels.")
-            raise Wrong(f"for {what}, decode_upload returned shape {got.shape}; the model needs "
-                        f"(28, 28).{hint}")
+            hint = (
+                " Convert it to greyscale with .convert('L') first."
+                if got.shape[-1:] in ((3,), (4,))
+                else " Resize it to 28x28 pixels."
+            )
+            raise Wrong(
+                f"for {what}, decode_upload returned shape {got.shape}; the model needs "
+                f"(28, 28).{hint}"
+            )
         if got.dtype != np.uint8:
-            raise Wrong(f"for {what}, decode_upload returned dtype {got.dtype}; return uint8 "
-                        "pixels from 0 to 255, as the file holds them (the model rescales them "
-                        "itself).")
+            raise Wrong(
+                f"for {what}, decode_upload returned dtype {got.dtype}; return uint8 "
+                "pixels from 0 to 255, as the file holds them (the model rescales them "
+                "itself)."
+            )
         gap = float(np.abs(got.astype(float) - want).mean())
         if (exact and gap > 0) or gap > 6:
-            raise Wrong(f"for {what}, the pixels differ from the image's by {gap:.1f} grey "
-                        "levels on average. Keep the pixel values as they are, convert colour "
-                        "with .convert('L') and resize the whole image to 28x28 (no cropping).")
+            raise Wrong(
+                f"for {what}, the pixels differ from the image's by {gap:.1f} grey "
+                "levels on average. Keep the pixel values as they are, convert colour "
+                "with .convert('L') and resize the whole image to 28x28 (no cropping)."
+            )
     for what, data in _garbage():
         try:
             decode_upload(data)
         except ValueError as err:
             if not str(err).strip():
-                raise Wrong(f"for {what}, decode_upload raised ValueError without a message; "
-                            "say what is wrong, the server will send it to the client.") from None
+                raise Wrong(
+                    f"for {what}, decode_upload raised ValueError without a message; "
+                    "say what is wrong, the server will send it to the client."
+                ) from None
             continue
         except Exception as err:
-            raise Wrong(f"for {what}, decode_upload raised {type(err).__name__}: {err}. Catch "
-                        "Pillow's errors (they are OSError and its subclasses) and raise "
-                        "ValueError with a message instead.") from None
-        raise Wrong(f"for {what}, decode_upload returned an answer instead of raising "
-                    "ValueError. Make Pillow read the whole image inside your try block (call "
-                    "image.load() or convert it there).")
-    return ("decode_upload reads PNG and JPEG files of any size and mode, and refuses bytes that "
-            "are not an image with a ValueError the server can turn into a 4xx answer.")
+            raise Wrong(
+                f"for {what}, decode_upload raised {type(err).__name__}: {err}. Catch "
+                "Pillow's errors (they are OSError and its subclasses) and raise "
+                "ValueError with a message instead."
+            ) from None
+        raise Wrong(
+            f"for {what}, decode_upload returned an answer instead of raising "
+            "ValueError. Make Pillow read the whole image inside your try block (call "
+            "image.load() or convert it there)."
+        )
+    return (
+        "decode_upload reads PNG and JPEG files of any size and mode, and refuses bytes that "
+        "are not an image with a ValueError the server can turn into a 4xx answer."
+    )
 
 
 class _FakeModel:
@@ -139,16 +174,22 @@ def _fake_answer(level: int, min_confidence: float) -> dict[str, Any]:
     p = _FakeModel().predict_proba(np.full((1, 28, 28, 1), level))[0]
     confidence = float(p.max())
     withheld = confidence < min_confidence
-    return {"label": None if withheld else _CLASSES[int(p.argmax())],
-            "confidence": confidence, "withheld": withheld}
+    return {
+        "label": None if withheld else _CLASSES[int(p.argmax())],
+        "confidence": confidence,
+        "withheld": withheld,
+    }
 
 
 # make_app(model, class_names): the learner's FastAPI app. Good uploads answer 200 with the fake
 # model's label/confidence/withheld; min_confidence outside [0, 1], a text file, an empty file
 # and a truncated PNG get a 4xx (not 500, not 200) and never reach the model.
-@exercise("w1lab-app", hint="the section 'What your server lacks' on this page: declare "
-                            "min_confidence with Query(ge=0, le=1), check the upload's content "
-                            "type and turn a decoding error into HTTPException(422).")
+@exercise(
+    "w1lab-app",
+    hint="the section 'What your server lacks' on this page: declare "
+    "min_confidence with Query(ge=0, le=1), check the upload's content "
+    "type and turn a decoding error into HTTPException(422).",
+)
 def _app(make_app: Any) -> str:
     from fastapi.testclient import TestClient
 
@@ -160,41 +201,61 @@ def _app(make_app: Any) -> str:
         post: Callable[..., Any] = client.post
         at_edge = _fake_answer(200, 0.0)["confidence"]  # exactly the threshold: not withheld
         for level, threshold in ((30, 0.0), (200, 0.5), (120, 0.9), (250, 1.0), (200, at_edge)):
-            r = post("/predict", files={"file": ("x.png", _png(level), "image/png")},
-                     params={"min_confidence": threshold})
+            r = post(
+                "/predict",
+                files={"file": ("x.png", _png(level), "image/png")},
+                params={"min_confidence": threshold},
+            )
             if r.status_code != 200:
-                raise Wrong(f"a good 28x28 PNG with min_confidence={threshold} got status "
-                            f"{r.status_code} ({r.text[:120]}); it should get 200.")
+                raise Wrong(
+                    f"a good 28x28 PNG with min_confidence={threshold} got status "
+                    f"{r.status_code} ({r.text[:120]}); it should get 200."
+                )
             got, want = r.json(), _fake_answer(level, threshold)
             if not isinstance(got, dict) or set(want) - set(got):
-                raise Wrong(f"the answer should be JSON with the keys {sorted(want)}, got "
-                            f"{str(got)[:120]}.")
-            if (got["label"] != want["label"] or got["withheld"] != want["withheld"]
-                    or not np.isclose(float(got["confidence"]), want["confidence"], atol=1e-4)):
-                raise Wrong(f"for an image of grey level {level} and min_confidence={threshold}, "
-                            f"the model's top class is {_fake_answer(level, 0)['label']!r} with "
-                            f"confidence {want['confidence']:.3f}, so the answer should be "
-                            f"{want}; got {got}. A prediction is withheld (label null) when its "
-                            "confidence is below min_confidence.")
+                raise Wrong(
+                    f"the answer should be JSON with the keys {sorted(want)}, got {str(got)[:120]}."
+                )
+            if (
+                got["label"] != want["label"]
+                or got["withheld"] != want["withheld"]
+                or not np.isclose(float(got["confidence"]), want["confidence"], atol=1e-4)
+            ):
+                raise Wrong(
+                    f"for an image of grey level {level} and min_confidence={threshold}, "
+                    f"the model's top class is {_fake_answer(level, 0)['label']!r} with "
+                    f"confidence {want['confidence']:.3f}, so the answer should be "
+                    f"{want}; got {got}. A prediction is withheld (label null) when its "
+                    "confidence is below min_confidence."
+                )
         calls = model.calls
-        bad: dict[str, dict[str, Any]] = {"min_confidence=-1": dict(params={"min_confidence": -1}),
-               "min_confidence=1.5": dict(params={"min_confidence": 1.5}),
-               "min_confidence=abc": dict(params={"min_confidence": "abc"}),
-               "a text file": dict(files={"file": ("notes.txt", b"hello", "text/plain")}),
-               "an empty file": dict(files={"file": ("x.png", b"", "image/png")}),
-               "a PNG cut off after 60 bytes": dict(files={"file": ("x.png", _cut_png(),
-                                                                     "image/png")})}
+        bad: dict[str, dict[str, Any]] = {
+            "min_confidence=-1": dict(params={"min_confidence": -1}),
+            "min_confidence=1.5": dict(params={"min_confidence": 1.5}),
+            "min_confidence=abc": dict(params={"min_confidence": "abc"}),
+            "a text file": dict(files={"file": ("notes.txt", b"hello", "text/plain")}),
+            "an empty file": dict(files={"file": ("x.png", b"", "image/png")}),
+            "a PNG cut off after 60 bytes": dict(
+                files={"file": ("x.png", _cut_png(), "image/png")}
+            ),
+        }
         for what, kwargs in bad.items():
             kwargs.setdefault("files", {"file": ("x.png", _png(100), "image/png")})
             r = post("/predict", **kwargs)
             if not 400 <= r.status_code < 500:
-                why = ("the server crashed" if r.status_code >= 500 else "the server accepted it")
-                raise Wrong(f"a request with {what} got status {r.status_code}: {why}. It should "
-                            "get a 4xx answer (422 or 415) that says what is wrong.")
+                why = "the server crashed" if r.status_code >= 500 else "the server accepted it"
+                raise Wrong(
+                    f"a request with {what} got status {r.status_code}: {why}. It should "
+                    "get a 4xx answer (422 or 415) that says what is wrong."
+                )
         if model.calls != calls:
-            raise Wrong("a bad request reached the model: check the query parameter and decode "
-                        "the file before calling model.predict_proba.")
+            raise Wrong(
+                "a bad request reached the model: check the query parameter and decode "
+                "the file before calling model.predict_proba."
+            )
         if client.get("/health").status_code != 200:
             raise Wrong("GET /health should answer 200.")
-    return ("make_app answers good uploads and refuses every bad request with a 4xx before it "
-            "reaches the model, as create_app does.")
+    return (
+        "make_app answers good uploads and refuses every bad request with a 4xx before it "
+        "reaches the model, as create_app does."
+    )

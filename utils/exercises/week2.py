@@ -2,11 +2,11 @@
 
 Used by week2/01_modeling_overview.ipynb (``w2mo-worst``: the class with the lowest recall),
 week2/02_baselines.ipynb (``w2bl-gap``: the per-class gap to human level),
-week2/03_error_analysis.ipynb (``w2ea-gain``: what each tag could gain),
-week2/04_skewed_data.ipynb (``w2sk-prf``: precision, recall and F1; ``w2sk-threshold``: the
-threshold for a recall target) and week2/05_data_centric.ipynb (``w2dc-split``: a split that
-keeps copies together). Every check builds its own small, seeded data, runs the learner's
-function on several cases and compares it with a reference computed here.
+week2/03_error_analysis.ipynb (``w2ea-gain``: what each tag could gain) and
+week2/05_data_centric.ipynb (``w2dc-split``: a split that keeps copies together). Every check
+builds its own small, seeded data, runs the learner's function on several cases and compares it
+with a reference computed here. The checks of week2/04_skewed_data.ipynb are in
+:mod:`utils.exercises.week2_skewed`, which shares this module's helpers.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ def _float(name: str, value: Any) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise Wrong(f"{name} should be a number, got {type(value).__name__} "
-                    f"{str(value)[:60]!r}.") from None
+        raise Wrong(
+            f"{name} should be a number, got {type(value).__name__} {str(value)[:60]!r}."
+        ) from None
 
 
 def _labels_from(counts: list[tuple[Any, Any, int]], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,50 +60,77 @@ def _recalls(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> np.n
 
 def _precisions(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Precision per class, 0 for a class never predicted (as scikit-learn reports it)."""
-    return np.array([np.mean(y_true[y_pred == k] == k) if (y_pred == k).any() else 0.0
-                     for k in labels])
+    return np.array(
+        [np.mean(y_true[y_pred == k] == k) if (y_pred == k).any() else 0.0 for k in labels]
+    )
 
 
 def _as_series(name: str, value: Any, labels: np.ndarray, what: str) -> pd.Series:
     """The learner's per-class (or per-tag) answer as a Series indexed like ``labels``."""
     if np.ndim(value) == 0 and not isinstance(value, dict):
-        raise Wrong(f"{name} should give one value per {what}, got the single value "
-                    f"{_name(value)}.")
+        raise Wrong(
+            f"{name} should give one value per {what}, got the single value {_name(value)}."
+        )
     got = pd.Series(value, dtype=object)
     if sorted(map(str, got.index)) != sorted(map(str, labels)):
-        raise Wrong(f"{name} should give one value per {what}, labelled by the {what} (a Series or "
-                    f"a dict): expected the labels {[str(k) for k in labels]}, got "
-                    f"{[str(k) for k in got.index]}.")
+        raise Wrong(
+            f"{name} should give one value per {what}, labelled by the {what} (a Series or "
+            f"a dict): expected the labels {[str(k) for k in labels]}, got "
+            f"{[str(k) for k in got.index]}."
+        )
     got.index = got.index.map(str)
-    return pd.Series([_float(f"the value for {k!r}", got[str(k)]) for k in labels],
-                     index=[str(k) for k in labels])
+    return pd.Series(
+        [_float(f"the value for {k!r}", got[str(k)]) for k in labels],
+        index=[str(k) for k in labels],
+    )
 
 
 # -- w2mo-worst: the class with the lowest recall -----------------------------------------------
 
+
 def _worst_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """Three test sets: a class never predicted; large, mid and small classes; class names."""
-    yield ("three classes 0, 1 and 2, where the model never predicts class 2",
-           *_labels_from([(0, 0, 54), (0, 1, 6), (1, 1, 24), (1, 0, 6), (2, 0, 10)], seed=0))
-    yield ("classes 3, 5 and 8 of 100, 40 and 20 examples",
-           *_labels_from([(3, 3, 80), (3, 5, 20), (5, 5, 34), (5, 8, 6), (8, 8, 15), (8, 3, 5)],
-                         seed=1))
-    yield ("four classes given by name",
-           *_labels_from([("T-shirt/top", "T-shirt/top", 45), ("T-shirt/top", "Shirt", 5),
-                          ("Shirt", "Shirt", 10), ("Shirt", "T-shirt/top", 10),
-                          ("Shirt", "Coat", 5), ("Coat", "Coat", 28), ("Coat", "Shirt", 12),
-                          ("Trouser", "Trouser", 35)], seed=2))
+    yield (
+        "three classes 0, 1 and 2, where the model never predicts class 2",
+        *_labels_from([(0, 0, 54), (0, 1, 6), (1, 1, 24), (1, 0, 6), (2, 0, 10)], seed=0),
+    )
+    yield (
+        "classes 3, 5 and 8 of 100, 40 and 20 examples",
+        *_labels_from(
+            [(3, 3, 80), (3, 5, 20), (5, 5, 34), (5, 8, 6), (8, 8, 15), (8, 3, 5)], seed=1
+        ),
+    )
+    yield (
+        "four classes given by name",
+        *_labels_from(
+            [
+                ("T-shirt/top", "T-shirt/top", 45),
+                ("T-shirt/top", "Shirt", 5),
+                ("Shirt", "Shirt", 10),
+                ("Shirt", "T-shirt/top", 10),
+                ("Shirt", "Coat", 5),
+                ("Coat", "Coat", 28),
+                ("Coat", "Shirt", 12),
+                ("Trouser", "Trouser", 35),
+            ],
+            seed=2,
+        ),
+    )
 
 
-@exercise("w2mo-worst", hint="the section 'Why a low average error is not good enough' on this "
-                             "page: recall per class is the share of the class's own examples "
-                             "that the model finds, and a class the model never predicts has "
-                             "recall 0.")
+@exercise(
+    "w2mo-worst",
+    hint="the section 'Why a low average error is not good enough' on this "
+    "page: recall per class is the share of the class's own examples "
+    "that the model finds, and a class the model never predicts has "
+    "recall 0.",
+)
 def _worst(worst_class: Callable[[Any, Any], Any]) -> str:
     """Tests (label, recall) of the lowest-recall class on three test sets with known answers."""
     for case, y_true, y_pred in _worst_cases():
-        answer = returned("worst_class(y_true, y_pred)",
-                          _quietly(worst_class, y_true.copy(), y_pred.copy()))
+        answer = returned(
+            "worst_class(y_true, y_pred)", _quietly(worst_class, y_true.copy(), y_pred.copy())
+        )
         if isinstance(answer, str) or np.ndim(answer) != 1 or len(answer) != 2:
             raise Wrong(f"worst_class should return a pair (label, recall), got {answer!r}.")
         label, recall = answer
@@ -110,35 +138,58 @@ def _worst(worst_class: Callable[[Any, Any], Any]) -> str:
         recalls = _recalls(y_true, y_pred, labels)
         want, want_recall = labels[recalls.argmin()], recalls.min()
         if label != want:
-            said = (f"on {case}, the class with the lowest recall is {_name(want)} (recall "
-                    f"{want_recall:.3f}), but worst_class returned {_name(label)}.")
+            said = (
+                f"on {case}, the class with the lowest recall is {_name(want)} (recall "
+                f"{want_recall:.3f}), but worst_class returned {_name(label)}."
+            )
             predicted = np.unique(y_pred)
-            if (not isinstance(label, str) and label not in labels
-                    and 0 <= _float("the label", label) < len(labels)
-                    and labels[int(_float("the label", label))] == want):
+            if (
+                not isinstance(label, str)
+                and label not in labels
+                and 0 <= _float("the label", label) < len(labels)
+                and labels[int(_float("the label", label))] == want
+            ):
                 said += " That is the class's position; return the class label itself."
             elif label == labels[_precisions(y_true, y_pred, labels).argmin()]:
-                said += (" That class has the lowest precision: recall divides by the class's own "
-                         "examples in y_true, precision by the model's predictions of it.")
+                said += (
+                    " That class has the lowest precision: recall divides by the class's own "
+                    "examples in y_true, precision by the model's predictions of it."
+                )
             elif want not in predicted:
-                said += (f" The model never predicts {_name(want)}, so its recall is 0: take the classes "
-                         "from y_true, not from y_pred.")
-            elif label == labels[np.argmax([np.sum((y_true == k) & (y_pred != k)) for k in labels])]:
-                said += (" That class has the most errors, but it is also the largest: recall is "
-                         "the share of the class that is found, not a count.")
+                said += (
+                    f" The model never predicts {_name(want)}, so its recall is 0: take the classes "
+                    "from y_true, not from y_pred."
+                )
+            elif (
+                label == labels[np.argmax([np.sum((y_true == k) & (y_pred != k)) for k in labels])]
+            ):
+                said += (
+                    " That class has the most errors, but it is also the largest: recall is "
+                    "the share of the class that is found, not a count."
+                )
             raise Wrong(said)
         if abs(_float("the recall", recall) - want_recall) > 1e-9:
-            raise Wrong(f"on {case}, worst_class names the right class, {_name(want)}, but gives its "
-                        f"recall as {recall!r} instead of {want_recall:.3f}: the share of its "
-                        "examples that the model predicts as that class.")
-    return ("worst_class finds the weakest class, even one the model never predicts, which is "
-            "what the average accuracy hides.")
+            raise Wrong(
+                f"on {case}, worst_class names the right class, {_name(want)}, but gives its "
+                f"recall as {recall!r} instead of {want_recall:.3f}: the share of its "
+                "examples that the model predicts as that class."
+            )
+    return (
+        "worst_class finds the weakest class, even one the model never predicts, which is "
+        "what the average accuracy hides."
+    )
 
 
 # -- w2bl-gap: per-class gap between the model and human level ----------------------------------
 
-def _gap_case(labels: list[Any], sizes: list[int], model_right: list[float],
-              human_right: list[float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def _gap_case(
+    labels: list[Any],
+    sizes: list[int],
+    model_right: list[float],
+    human_right: list[float],
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labels and two labellings (model, human) right on about the given share of each class."""
     rng = np.random.default_rng(seed)
     y = np.array([k for k, n in zip(labels, sizes, strict=True) for _ in range(n)])
@@ -155,22 +206,33 @@ def _gap_case(labels: list[Any], sizes: list[int], model_right: list[float],
 
 
 def _gap_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    yield ("classes 2, 5, 7 and 9 of different sizes",
-           *_gap_case([2, 5, 7, 9], [120, 60, 200, 40], [0.7, 0.9, 0.95, 0.5],
-                      [0.9, 0.95, 0.97, 0.9], seed=3))
-    yield ("three classes given by name",
-           *_gap_case(["Coat", "Shirt", "Trouser"], [80, 50, 70], [0.75, 0.45, 0.95],
-                      [0.9, 0.8, 0.99], seed=4))
+    yield (
+        "classes 2, 5, 7 and 9 of different sizes",
+        *_gap_case(
+            [2, 5, 7, 9], [120, 60, 200, 40], [0.7, 0.9, 0.95, 0.5], [0.9, 0.95, 0.97, 0.9], seed=3
+        ),
+    )
+    yield (
+        "three classes given by name",
+        *_gap_case(
+            ["Coat", "Shirt", "Trouser"], [80, 50, 70], [0.75, 0.45, 0.95], [0.9, 0.8, 0.99], seed=4
+        ),
+    )
 
 
-@exercise("w2bl-gap", hint="the per-class table of the section 'Estimating human-level "
-                           "performance' on this page: for each class, the human's recall minus "
-                           "the model's, both measured against the same labels.")
+@exercise(
+    "w2bl-gap",
+    hint="the per-class table of the section 'Estimating human-level "
+    "performance' on this page: for each class, the human's recall minus "
+    "the model's, both measured against the same labels.",
+)
 def _gap(gap_to_hlp: Callable[[Any, Any, Any], Any]) -> str:
     """Tests the per-class gap (human recall - model recall) on two labelled sets."""
     for case, y, model, human in _gap_cases():
-        answer = returned("gap_to_hlp(y_true, model_pred, human_pred)",
-                          _quietly(gap_to_hlp, y.copy(), model.copy(), human.copy()))
+        answer = returned(
+            "gap_to_hlp(y_true, model_pred, human_pred)",
+            _quietly(gap_to_hlp, y.copy(), model.copy(), human.copy()),
+        )
         labels = np.unique(y)
         got = _as_series("gap_to_hlp", answer, labels, "class")
         want = pd.Series(_recalls(y, human, labels) - _recalls(y, model, labels), index=got.index)
@@ -178,15 +240,22 @@ def _gap(gap_to_hlp: Callable[[Any, Any, Any], Any]) -> str:
             continue
         said = f"on {case}, the gap should be {_show(want)}, got {_show(got)}."
         if np.allclose(got, -want, atol=1e-9):
-            said += (" The signs are reversed: the gap is how far the model is behind the human, "
-                     "human minus model.")
-        elif np.allclose(got, _precisions(y, human, labels) - _precisions(y, model, labels),
-                         atol=1e-9):
-            said += (" That is the gap in precision; the page compares recall, the share of each "
-                     "class's own examples that are labelled right.")
+            said += (
+                " The signs are reversed: the gap is how far the model is behind the human, "
+                "human minus model."
+            )
+        elif np.allclose(
+            got, _precisions(y, human, labels) - _precisions(y, model, labels), atol=1e-9
+        ):
+            said += (
+                " That is the gap in precision; the page compares recall, the share of each "
+                "class's own examples that are labelled right."
+            )
         raise Wrong(said)
-    return ("gap_to_hlp shows where the model trails the human most, and so where work on the "
-            "data can still pay.")
+    return (
+        "gap_to_hlp shows where the model trails the human most, and so where work on the "
+        "data can still pay."
+    )
 
 
 def _show(values: pd.Series) -> str:
@@ -195,8 +264,10 @@ def _show(values: pd.Series) -> str:
 
 # -- w2ea-gain: gap to human level times share of data, per tag ---------------------------------
 
-def _gain_case(seed: int, n: int, shares: dict[str, float],
-               accuracy: dict[str, float]) -> tuple[pd.DataFrame, np.ndarray]:
+
+def _gain_case(
+    seed: int, n: int, shares: dict[str, float], accuracy: dict[str, float]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Overlapping tags with the given shares, and which examples a model gets right."""
     rng = np.random.default_rng(seed)
     tags = pd.DataFrame({tag: rng.random(n) < share for tag, share in shares.items()})
@@ -207,23 +278,40 @@ def _gain_case(seed: int, n: int, shares: dict[str, float],
 
 
 def _gain_cases() -> Iterator[tuple[str, pd.DataFrame, np.ndarray, dict[str, float]]]:
-    tags, correct = _gain_case(5, 600, {"short": 0.3, "emoji": 0.15, "link": 0.1, "long": 0.05},
-                               {"short": 0.85, "emoji": 0.75, "link": 0.95, "long": 0.9})
-    yield ("four overlapping tags on 600 examples", tags, correct,
-           {"short": 0.95, "emoji": 0.95, "link": 0.85, "long": 0.96})
-    tags, correct = _gain_case(6, 400, {"noisy": 0.4, "quiet": 0.2, "accent": 0.08},
-                               {"noisy": 0.7, "quiet": 0.9, "accent": 0.6})
+    tags, correct = _gain_case(
+        5,
+        600,
+        {"short": 0.3, "emoji": 0.15, "link": 0.1, "long": 0.05},
+        {"short": 0.85, "emoji": 0.75, "link": 0.95, "long": 0.9},
+    )
+    yield (
+        "four overlapping tags on 600 examples",
+        tags,
+        correct,
+        {"short": 0.95, "emoji": 0.95, "link": 0.85, "long": 0.96},
+    )
+    tags, correct = _gain_case(
+        6,
+        400,
+        {"noisy": 0.4, "quiet": 0.2, "accent": 0.08},
+        {"noisy": 0.7, "quiet": 0.9, "accent": 0.6},
+    )
     yield "three tags on 400 examples", tags, correct, {"noisy": 0.9, "quiet": 0.7, "accent": 0.95}
 
 
-@exercise("w2ea-gain", hint="the section 'Prioritising what to work on' on this page: the gap to "
-                            "human level on a tag (never below 0), times the tag's share of all "
-                            "the examples.")
+@exercise(
+    "w2ea-gain",
+    hint="the section 'Prioritising what to work on' on this page: the gap to "
+    "human level on a tag (never below 0), times the tag's share of all "
+    "the examples.",
+)
 def _gain(potential_gain: Callable[[Any, Any, Any], Any]) -> str:
     """Tests gap-times-share per tag, including a tag where the model beats the human."""
     for case, tags, correct, human in _gain_cases():
-        answer = returned("potential_gain(tags, correct, human_level)",
-                          _quietly(potential_gain, tags.copy(), correct.copy(), dict(human)))
+        answer = returned(
+            "potential_gain(tags, correct, human_level)",
+            _quietly(potential_gain, tags.copy(), correct.copy(), dict(human)),
+        )
         labels = np.array(tags.columns)
         got = _as_series("potential_gain", answer, labels, "tag")
         accuracy = np.array([correct[tags[t].to_numpy()].mean() for t in labels])
@@ -235,142 +323,54 @@ def _gain(potential_gain: Callable[[Any, Any, Any], Any]) -> str:
         said = f"on {case}, the gains should be {_show(want)}, got {_show(got)}."
         beaten = [t for t, g in zip(labels, raw_gap, strict=True) if g < 0]
         if (got < -1e-12).any():
-            said += (f" The model is already better than human level on {beaten}: there is nothing "
-                     "to gain there, so the gain is 0, not negative.")
+            said += (
+                f" The model is already better than human level on {beaten}: there is nothing "
+                "to gain there, so the gain is 0, not negative."
+            )
         elif np.allclose(got, np.clip(raw_gap, 0, None), atol=1e-9):
-            said += (" That is the gap alone; weigh it by the tag's share of the examples: a large "
-                     "gap on a rare tag is worth less.")
-        elif np.allclose(got, np.clip(raw_gap, 0, None) * tags[~correct].mean().to_numpy(),
-                         atol=1e-9):
-            said += (" You weighed the gap by the tag's share of the errors; weigh it by its share "
-                     "of all the examples, the part of the data that improving the tag would fix.")
+            said += (
+                " That is the gap alone; weigh it by the tag's share of the examples: a large "
+                "gap on a rare tag is worth less."
+            )
+        elif np.allclose(
+            got, np.clip(raw_gap, 0, None) * tags[~correct].mean().to_numpy(), atol=1e-9
+        ):
+            said += (
+                " You weighed the gap by the tag's share of the errors; weigh it by its share "
+                "of all the examples, the part of the data that improving the tag would fix."
+            )
         elif np.allclose(got, np.clip(raw_gap, 0, None) * tags.sum().to_numpy(), atol=1e-9):
             said += " That is a number of examples; divide by the number of examples for a share."
         raise Wrong(said)
-    return ("potential_gain ranks tags the way the prioritisation table does: room to improve "
-            "times how often the tag occurs.")
-
-
-# -- w2sk-prf: precision, recall and F1 from the confusion counts -------------------------------
-
-def _prf_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray, tuple[float, float, float]]]:
-    """(description, y_true, y_pred, (precision, recall, F1)); NaN where a metric is undefined."""
-    nan = float("nan")
-    for case, (tp, fp, fn, tn), expected in (
-        ("20 positives of 200, 25 flagged, 15 of them right", (15, 10, 5, 170), (0.6, 0.75, 2 / 3)),
-        ("40 positives of 300, 20 flagged, 16 of them right", (16, 4, 24, 256), (0.8, 0.4, 8 / 15)),
-        ("10 positives of 100 and nothing flagged", (0, 0, 10, 90), (nan, 0.0, 0.0)),
-        ("no positives among 50 and 5 items flagged", (0, 5, 0, 45), (0.0, nan, 0.0)),
-        ("8 positives of 80, 6 flagged, none of them right", (0, 6, 8, 66), (0.0, 0.0, 0.0)),
-    ):
-        y_true, y_pred = _labels_from([(1, 1, tp), (0, 1, fp), (1, 0, fn), (0, 0, tn)], seed=tn)
-        yield case, y_true, y_pred, expected
-
-
-@exercise("w2sk-prf", hint="the section 'Precision, recall and F1' on this page: precision = TP / "
-                           "(TP + FP), recall = TP / (TP + FN), and a metric whose denominator is "
-                           "0 is undefined (NaN), not 0.")
-def _prf(precision_recall_f1: Callable[[Any, Any], Any]) -> str:
-    """Tests the three metrics on five confusion matrices, two of them with an undefined metric."""
-    for case, y_true, y_pred, expected in _prf_cases():
-        try:
-            answer = _quietly(precision_recall_f1, y_true.copy(), y_pred.copy())
-        except ZeroDivisionError:
-            if expected != (0.0, 0.0, 0.0):
-                raise
-            raise Wrong(f"on {case}, your code divides by zero: precision and recall are both 0, "
-                        "so 2PR / (P + R) is 0 / 0. F1 is 0 there (nothing flagged is right); "
-                        "2TP / (2TP + FP + FN), the same number whenever both are defined, avoids "
-                        "the division.") from None
-        answer = returned("precision_recall_f1(y_true, y_pred)", answer)
-        if isinstance(answer, str) or np.ndim(answer) != 1 or len(answer) != 3:
-            raise Wrong(f"precision_recall_f1 should return three numbers (precision, recall, F1), "
-                        f"got {answer!r}.")
-        got = [_float(name, v) for name, v in zip(("precision", "recall", "F1"), answer, strict=True)]
-        precision, recall, f1 = expected
-        for name, g, want in (("precision", got[0], precision), ("recall", got[1], recall)):
-            if np.isnan(want) and not np.isnan(g):
-                why = ("nothing is flagged, so 'of the items flagged' has no items" if name ==
-                       "precision" else "there are no positives, so 'of the positives' has none")
-                raise Wrong(f"on {case}, {name} is undefined ({why}): return NaN "
-                            f"(float('nan')), not {g!r}, as binary_report does. A 0 would look "
-                            "like a measured result.")
-            if not np.isnan(want) and not abs(g - want) < 1e-9:
-                said = f"on {case}, {name} should be {want:.3f}, got {g!r}."
-                if abs(got[0] - recall) < 1e-9 and abs(got[1] - precision) < 1e-9:
-                    said += (" Precision and recall are swapped: precision divides by the items "
-                             "flagged (TP + FP), recall by the positives (TP + FN).")
-                raise Wrong(said)
-        if np.isnan(precision) or np.isnan(recall):
-            if not (np.isnan(got[2]) or abs(got[2]) < 1e-9):  # 0 or NaN are both fair here
-                raise Wrong(f"on {case}, no item is flagged correctly, so F1 is 0 (or undefined), "
-                            f"got {got[2]!r}.")
-        elif not abs(got[2] - f1) < 1e-9:
-            said = f"on {case}, F1 should be {f1:.3f}, got {got[2]!r}."
-            if abs(got[2] - (precision + recall) / 2) < 1e-9:
-                said += (" That is the ordinary mean; F1 is the harmonic mean 2PR / (P + R), which "
-                         "the weaker of the two pulls down more.")
-            raise Wrong(said)
-    return ("precision_recall_f1 matches binary_report, and says 'undefined' where a 0 would "
-            "mislead.")
-
-
-# -- w2sk-threshold: the highest threshold that meets a recall target ---------------------------
-
-def _threshold_cases() -> Iterator[tuple[str, np.ndarray, np.ndarray, float]]:
-    rng = np.random.default_rng(7)
-    y = rng.permutation(np.r_[np.ones(40, dtype=int), np.zeros(460, dtype=int)])
-    scores = np.clip(rng.normal(0.25 + 0.4 * y, 0.15), 0, 1)
-    yield "500 items, 40 of them positive, target 0.8", y, scores, 0.8
-    yield "the same items, target 0.5", y, scores, 0.5
-    y = (rng.random(300) < 0.1).astype(int)
-    scores = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1).round(2)  # rounded: many ties
-    yield "300 items whose scores have two decimals (many ties), target 0.9", y, scores, 0.9
-    yield "the same items, target 1.0", y, scores, 1.0
-
-
-@exercise("w2sk-threshold", hint="the section 'Choosing an operating threshold' on this page: an "
-                                 "item is flagged when its score is at least the threshold; the "
-                                 "highest threshold that still flags enough of the positives.")
-def _threshold(threshold_for_recall: Callable[[Any, Any, float], Any]) -> str:
-    """Tests that the threshold flags exactly what the highest threshold meeting the target does."""
-    for case, y, scores, target in _threshold_cases():
-        t = _float("the threshold", returned(
-            "threshold_for_recall(y_true, scores, target)",
-            _quietly(threshold_for_recall, y.copy(), scores.copy(), target)))
-        positives = np.sort(scores[y == 1])[::-1]
-        best = positives[int(np.ceil(target * len(positives) - 1e-9)) - 1]
-        flagged, want = scores >= t, scores >= best
-        recall = flagged[y == 1].mean()
-        if recall < target:
-            raise Wrong(f"on {case}, your threshold {t:.4f} flags {recall:.3f} of the positives, "
-                        f"below the target. Items with a score equal to the threshold count as "
-                        "flagged; the threshold must not be above the score of the last positive "
-                        "you need.")
-        if flagged.sum() > want.sum():
-            raise Wrong(f"on {case}, your threshold {t:.4f} reaches the target but flags "
-                        f"{flagged.sum()} items; the threshold {best:.4f} also reaches it and flags "
-                        f"only {want.sum()}, so precision is {y[want].mean():.3f} instead of "
-                        f"{y[flagged].mean():.3f}. Return the highest threshold that meets the "
-                        "target.")
-    return ("threshold_for_recall finds the operating point with the most precision at the "
-            "recall the business asked for.")
+    return (
+        "potential_gain ranks tags the way the prioritisation table does: room to improve "
+        "times how often the tag occurs."
+    )
 
 
 # -- w2dc-split: a random split that keeps every copy of a text on one side ---------------------
+
 
 def _texts(seed: int, n_distinct: int) -> list[str]:
     """Comments with copies: most appear once, some up to eight times, in shuffled order."""
     rng = np.random.default_rng(seed)
     copies = np.where(rng.random(n_distinct) < 0.15, rng.integers(2, 9, n_distinct), 1)
-    texts = [f"comment {i}: {'great song ' * (i % 3)}check my channel" if i % 4 == 0
-             else f"comment {i}: nice video" for i in range(n_distinct) for _ in range(copies[i])]
+    texts = [
+        f"comment {i}: {'great song ' * (i % 3)}check my channel"
+        if i % 4 == 0
+        else f"comment {i}: nice video"
+        for i in range(n_distinct)
+        for _ in range(copies[i])
+    ]
     return [texts[i] for i in rng.permutation(len(texts))]
 
 
-@exercise("w2dc-split", hint="the end of the section 'From big data to good data' on this page: "
-                             "a grouped split gives every copy of a text the same group, so the "
-                             "copies land on the same side.")
+@exercise(
+    "w2dc-split",
+    hint="the end of the section 'From big data to good data' on this page: "
+    "a grouped split gives every copy of a text the same group, so the "
+    "copies land on the same side.",
+)
 def _split(grouped_split: Callable[[Any, float, int], Any]) -> str:
     """Tests a partition of the rows, no shared text, the test share, and the role of the seed."""
     for case_seed, n_distinct, as_series in ((8, 400, False), (9, 250, True)):
@@ -380,34 +380,47 @@ def _split(grouped_split: Callable[[Any, float, int], Any]) -> str:
         case = f"{len(texts)} comments given as {kind}, {len(set(texts))} distinct texts"
         splits = {}
         for share, seed in ((0.25, 0), (0.25, 1), (0.4, 0)):
-            answer = returned("grouped_split(texts, test_share, seed)",
-                              _quietly(grouped_split, data.copy(), share, seed))
+            answer = returned(
+                "grouped_split(texts, test_share, seed)",
+                _quietly(grouped_split, data.copy(), share, seed),
+            )
             if isinstance(answer, str) or len(answer) != 2:
-                raise Wrong("grouped_split should return two arrays of row positions, "
-                            f"(train, test), got {str(answer)[:80]!r}.")
+                raise Wrong(
+                    "grouped_split should return two arrays of row positions, "
+                    f"(train, test), got {str(answer)[:80]!r}."
+                )
             train, test = (np.asarray(part).astype(int).ravel() for part in answer)
             rows = np.sort(np.concatenate([train, test]))
             if len(rows) != len(texts) or (rows != np.arange(len(texts))).any():
-                raise Wrong(f"on {case}, the two parts should hold every row position 0 to "
-                            f"{len(texts) - 1} exactly once; together they hold {len(rows)} "
-                            f"positions, {len(np.unique(rows))} of them different.")
+                raise Wrong(
+                    f"on {case}, the two parts should hold every row position 0 to "
+                    f"{len(texts) - 1} exactly once; together they hold {len(rows)} "
+                    f"positions, {len(np.unique(rows))} of them different."
+                )
             shared = sorted({texts[i] for i in train} & {texts[i] for i in test})
             if shared:
-                raise Wrong(f"on {case} (test_share={share}, seed={seed}), {len(shared)} texts "
-                            f"occur in both parts, for example {shared[0]!r}: the test score would "
-                            "partly measure memory. Give every copy of a text the same group and "
-                            "split by group.")
+                raise Wrong(
+                    f"on {case} (test_share={share}, seed={seed}), {len(shared)} texts "
+                    f"occur in both parts, for example {shared[0]!r}: the test score would "
+                    "partly measure memory. Give every copy of a text the same group and "
+                    "split by group."
+                )
             if abs(len(test) / len(texts) - share) > 0.05:
-                raise Wrong(f"on {case}, with test_share={share} the test part holds "
-                            f"{len(test) / len(texts):.3f} of the rows; it should be close to "
-                            f"{share} (within 0.05).")
+                raise Wrong(
+                    f"on {case}, with test_share={share} the test part holds "
+                    f"{len(test) / len(texts):.3f} of the rows; it should be close to "
+                    f"{share} (within 0.05)."
+                )
             splits[share, seed] = set(test.tolist())
         again = _quietly(grouped_split, data.copy(), 0.25, 0)
         if set(np.asarray(again[1]).astype(int).ravel().tolist()) != splits[0.25, 0]:
-            raise Wrong(f"on {case}, two calls with the same seed gave different test parts: a "
-                        "split must be reproducible from its seed.")
+            raise Wrong(
+                f"on {case}, two calls with the same seed gave different test parts: a "
+                "split must be reproducible from its seed."
+            )
         if splits[0.25, 0] == splits[0.25, 1]:
-            raise Wrong(f"on {case}, seeds 0 and 1 gave the same test part: the split should be "
-                        "random, drawn with the seed.")
-    return ("grouped_split keeps every copy on one side, so the test score measures new text "
-            "only.")
+            raise Wrong(
+                f"on {case}, seeds 0 and 1 gave the same test part: the split should be "
+                "random, drawn with the seed."
+            )
+    return "grouped_split keeps every copy on one side, so the test score measures new text only."

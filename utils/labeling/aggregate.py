@@ -39,8 +39,9 @@ def _check_weights(weights: Any, m: int) -> npt.NDArray[np.float64] | None:
     if w.shape[0] != m:
         raise ValueError(f"weights has {w.shape[0]} entries but L has {m} columns (one per LF)")
     if (w < 0).any():
-        raise ValueError(f"weights must be >= 0, got {w[w < 0][0]} at index "
-                         f"{int(np.flatnonzero(w < 0)[0])}")
+        raise ValueError(
+            f"weights must be >= 0, got {w[w < 0][0]} at index {int(np.flatnonzero(w < 0)[0])}"
+        )
     return w
 
 
@@ -67,8 +68,9 @@ def _vote_table(L: np.ndarray, k: int, w: np.ndarray | None) -> npt.NDArray[np.f
     return np.bincount(flat, weights=weights, minlength=n * k).reshape(n, k).astype(np.float64)
 
 
-def _pick(scores: np.ndarray, has_votes: np.ndarray, tie_break: str, seed: int | None
-          ) -> npt.NDArray[np.int64]:
+def _pick(
+    scores: np.ndarray, has_votes: np.ndarray, tie_break: str, seed: int | None
+) -> npt.NDArray[np.int64]:
     """Argmax per row with an explicit tie rule; rows without votes get -1."""
     check_choice("tie_break", tie_break, ("abstain", "random", "lowest"))
     best = scores.max(axis=1)
@@ -120,8 +122,9 @@ def majority_vote(
     return _pick(votes, has_votes, tie_break, seed)
 
 
-def _majority_vote_proba(L: Any, *, cardinality: int, weights: Any = None
-                        ) -> npt.NDArray[np.float64]:
+def _majority_vote_proba(
+    L: Any, *, cardinality: int, weights: Any = None
+) -> npt.NDArray[np.float64]:
     """Share of the (weighted) votes each class receives, per example.
 
     Private (no page uses it). Rows sum to 1; a row with no votes is uniform
@@ -205,8 +208,10 @@ class DawidSkeneLabelModel:
         if class_balance is not None:
             cb = as_finite_float(class_balance, "class_balance", ndim=1)
             if cb.shape[0] != self.cardinality:
-                raise ValueError(f"class_balance has {cb.shape[0]} entries, expected "
-                                 f"cardinality={self.cardinality}")
+                raise ValueError(
+                    f"class_balance has {cb.shape[0]} entries, expected "
+                    f"cardinality={self.cardinality}"
+                )
             if (cb <= 0).any() or abs(cb.sum() - 1) > 1e-6:
                 raise ValueError("class_balance must be positive and sum to 1")
             self.class_balance = cb
@@ -218,8 +223,9 @@ class DawidSkeneLabelModel:
         base = self.cardinality + 1
         if m * np.log(base) < np.log(2.0**62):  # encode each row as one int64
             codes = (L.astype(np.int64) + 1) @ (base ** np.arange(m, dtype=np.int64))
-            _, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True,
-                                                  return_counts=True)
+            _, first, inverse, counts = np.unique(
+                codes, return_index=True, return_inverse=True, return_counts=True
+            )
             return L[first], counts.astype(np.float64), inverse.ravel()
         uniq, inverse, counts = np.unique(L, axis=0, return_inverse=True, return_counts=True)
         return uniq, counts.astype(np.float64), inverse.ravel()
@@ -274,8 +280,10 @@ class DawidSkeneLabelModel:
         """
         arr, _ = _as_label_matrix(L, self.cardinality)
         if (arr == -1).all():
-            raise ValueError("L holds no vote: every labeling function abstains on every row, "
-                             "so there is nothing to learn from")
+            raise ValueError(
+                "L holds no vote: every labeling function abstains on every row, "
+                "so there is nothing to learn from"
+            )
         k = self.cardinality
         U, w, _ = self._patterns(arr)
         cols = self._columns(U)
@@ -311,8 +319,10 @@ class DawidSkeneLabelModel:
             raise RuntimeError("this DawidSkeneLabelModel is not fitted yet; call fit(L) first")
         arr, _ = _as_label_matrix(L, self.cardinality)
         if arr.shape[1] != self.n_lfs_:
-            raise ValueError(f"L has {arr.shape[1]} columns but the model was fitted on "
-                             f"{self.n_lfs_} labeling functions")
+            raise ValueError(
+                f"L has {arr.shape[1]} columns but the model was fitted on "
+                f"{self.n_lfs_} labeling functions"
+            )
         return arr
 
     def predict_proba(self, L: Any) -> npt.NDArray[np.float64]:
@@ -329,8 +339,9 @@ class DawidSkeneLabelModel:
         p /= p.sum(axis=1, keepdims=True)
         return np.asarray(p[inverse], dtype=np.float64)
 
-    def predict(self, L: Any, *, tie_break: Literal["abstain", "random"] = "abstain"
-                ) -> npt.NDArray[np.int64]:
+    def predict(
+        self, L: Any, *, tie_break: Literal["abstain", "random"] = "abstain"
+    ) -> npt.NDArray[np.int64]:
         """Most probable class per example; -1 where every function abstains or on exact ties.
 
         Rows without any vote get -1, as in :func:`majority_vote`, so that a training set

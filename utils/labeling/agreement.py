@@ -53,8 +53,9 @@ def _undefined(value: float, reason: str) -> float:
     return float(value)
 
 
-def _factorize(values: np.ndarray, name: str, domain: Sequence[Any] | None = None
-               ) -> tuple[npt.NDArray[np.int64], np.ndarray]:
+def _factorize(
+    values: np.ndarray, name: str, domain: Sequence[Any] | None = None
+) -> tuple[npt.NDArray[np.int64], np.ndarray]:
     """Integer codes (-1 = missing) of any array of labels, and the categories in order."""
     flat = pd.Series(values.ravel(), dtype=object if values.dtype.kind in "OUS" else None)
     missing = flat.isna().to_numpy()
@@ -94,8 +95,10 @@ def percent_agreement(a: Any, b: Any = None) -> float:
         x, y = as_label_pair(a, b, ("a", "b"))
         codes, _ = _factorize(np.stack([x, y], axis=1).astype(object), "a, b")
         if (codes == -1).any():
-            raise ValueError("a and b must not contain missing labels; use the (items, raters) "
-                             "form to allow them")
+            raise ValueError(
+                "a and b must not contain missing labels; use the (items, raters) "
+                "form to allow them"
+            )
         return float(np.mean(codes[:, 0] == codes[:, 1]))
     codes, cats = _factorize(_ratings_matrix(a, "ratings"), "ratings")
     counts = _item_counts(codes, len(cats))
@@ -156,8 +159,9 @@ def cohen_kappa(
     check_choice("weights", weights, (None, "linear", "quadratic"))
     undefined = check_number("undefined", undefined, allow_nan=True)
     both = np.stack([x, y], axis=1)
-    codes, cats = _factorize(both.astype(object) if both.dtype.kind in "OUS" else both, "a, b",
-                             domain=labels)
+    codes, cats = _factorize(
+        both.astype(object) if both.dtype.kind in "OUS" else both, "a, b", domain=labels
+    )
     if (codes == -1).any():
         which = "a" if (codes[:, 0] == -1).any() else "b"
         raise ValueError(f"{which} contains missing labels (NaN/None)")
@@ -165,11 +169,17 @@ def cohen_kappa(
         kappa = float("nan")
     else:
         with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 is the undefined case below
-            kappa = float(cohen_kappa_score(codes[:, 0], codes[:, 1],
-                                            labels=np.arange(len(cats)), weights=weights))
+            kappa = float(
+                cohen_kappa_score(
+                    codes[:, 0], codes[:, 1], labels=np.arange(len(cats)), weights=weights
+                )
+            )
     if np.isnan(kappa):
-        return _undefined(undefined, "Cohen's kappa is undefined: chance disagreement is 0 "
-                                     "(both labellers use a single label)")
+        return _undefined(
+            undefined,
+            "Cohen's kappa is undefined: chance disagreement is 0 "
+            "(both labellers use a single label)",
+        )
     return kappa
 
 
@@ -205,11 +215,13 @@ def fleiss_kappa(
         try:
             counts = check_counts(arr, "ratings")
         except ValueError as exc:
-            raise ValueError(f"ratings must hold non-negative integer counts with "
-                             f"input='counts' ({exc})") from None
+            raise ValueError(
+                f"ratings must hold non-negative integer counts with input='counts' ({exc})"
+            ) from None
         if n_categories is not None and counts.shape[1] != n_categories:
-            raise ValueError(f"ratings has {counts.shape[1]} columns but n_categories="
-                             f"{n_categories}")
+            raise ValueError(
+                f"ratings has {counts.shape[1]} columns but n_categories={n_categories}"
+            )
     elif input == "raters":
         domain = None
         if n_categories is not None:
@@ -228,8 +240,11 @@ def fleiss_kappa(
     p_cat = c.sum(axis=0) / c.sum()
     p_bar, p_e = float(p_item.mean()), float((p_cat**2).sum())
     if p_e >= 1 - 1e-12:
-        return _undefined(undefined, "Fleiss' kappa is undefined: every rating is in one "
-                                     "category, so chance agreement is already perfect")
+        return _undefined(
+            undefined,
+            "Fleiss' kappa is undefined: every rating is in one "
+            "category, so chance agreement is already perfect",
+        )
     return (p_bar - p_e) / (1 - p_e)
 
 
@@ -288,6 +303,47 @@ def _ratio_sums(v: np.ndarray, ok: np.ndarray) -> tuple[float, float, float]:
     return observed, expected, float(counts.sum())
 
 
+def _numeric_ratings(
+    arr: np.ndarray, level: str, value_domain: Sequence[Any] | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """The ratings as floats (NaN where missing) and where they are present, for the levels of
+    :func:`krippendorff_alpha` that compute with numbers; every value must be in
+    ``value_domain`` when it is given."""
+    try:
+        values = (
+            arr.astype(np.float64, copy=False)
+            if arr.dtype.kind in "iufb"
+            else np.asarray(pd.DataFrame(arr).astype(np.float64).to_numpy())
+        )
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"reliability_data must be numeric for level={level!r}"
+            + ("" if level != "ordinal" else "; give value_domain to order non-numeric labels")
+        ) from None
+    if np.isinf(values).any():
+        raise ValueError("reliability_data contains infinite values")
+    valid = ~np.isnan(values)
+    if value_domain is not None:
+        _factorize(arr, "reliability_data", value_domain)  # check membership only
+    return values, valid
+
+
+def _ordinal_midranks(
+    values: np.ndarray, valid: np.ndarray, pairable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ratings of pairable units replaced by their mid-rank among all of them (NaN
+    elsewhere), and where those are: the ordinal metric is the interval metric on mid-ranks."""
+    pooled = values[:, pairable][valid[:, pairable]]
+    uniq, counts = np.unique(pooled, return_counts=True)
+    midrank = np.cumsum(counts) - counts / 2.0
+    idx = np.searchsorted(uniq, np.where(valid, values, uniq[0]))
+    idx = np.clip(idx, 0, len(uniq) - 1)
+    return (
+        np.where(valid & pairable[None, :], midrank[idx], np.nan),
+        valid & pairable[None, :],
+    )
+
+
 def krippendorff_alpha(
     reliability_data: Any,
     *,
@@ -324,18 +380,7 @@ def krippendorff_alpha(
     if value_domain is not None:
         as_1d(value_domain, "value_domain")  # no missing values, no mixed types
     if level in ("interval", "ratio") or (level == "ordinal" and value_domain is None):
-        try:
-            values = (arr.astype(np.float64, copy=False) if arr.dtype.kind in "iufb"
-                      else np.asarray(pd.DataFrame(arr).astype(np.float64).to_numpy()))
-        except (TypeError, ValueError):
-            raise ValueError(f"reliability_data must be numeric for level={level!r}"
-                             + ("" if level != "ordinal" else
-                                "; give value_domain to order non-numeric labels")) from None
-        if np.isinf(values).any():
-            raise ValueError("reliability_data contains infinite values")
-        valid = ~np.isnan(values)
-        if value_domain is not None:
-            _factorize(arr, "reliability_data", value_domain)  # check membership only
+        values, valid = _numeric_ratings(arr, level, value_domain)
     else:
         codes, _ = _factorize(arr, "reliability_data", value_domain)
         valid = codes >= 0
@@ -348,13 +393,7 @@ def krippendorff_alpha(
         observed, expected, n = _nominal_sums(codes[:, pairable])
     elif level in ("interval", "ordinal"):
         if level == "ordinal":
-            pooled = values[:, pairable][valid[:, pairable]]
-            uniq, counts = np.unique(pooled, return_counts=True)
-            midrank = np.cumsum(counts) - counts / 2.0
-            idx = np.searchsorted(uniq, np.where(valid, values, uniq[0]))
-            idx = np.clip(idx, 0, len(uniq) - 1)
-            values = np.where(valid & pairable[None, :], midrank[idx], np.nan)
-            valid = valid & pairable[None, :]
+            values, valid = _ordinal_midranks(values, valid, pairable)
         observed, expected, n_int = _interval_sums(values, valid)
         n = float(n_int)
     else:  # ratio
@@ -362,6 +401,9 @@ def krippendorff_alpha(
             raise ValueError("reliability_data must be >= 0 for level='ratio'")
         observed, expected, n = _ratio_sums(values[:, pairable], valid[:, pairable])
     if expected <= 0:
-        return _undefined(undefined, "Krippendorff's alpha is undefined: every pairable rating "
-                                     "has the same value, so there is no disagreement to expect")
+        return _undefined(
+            undefined,
+            "Krippendorff's alpha is undefined: every pairable rating "
+            "has the same value, so there is no disagreement to expect",
+        )
     return float(1.0 - (n - 1) * observed / expected)

@@ -43,7 +43,9 @@ def _as_label_matrix(
         L = L.to_numpy()
     arr = np.asarray(L)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (examples x labeling functions), got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be 2-D (examples x labeling functions), got shape {arr.shape}"
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     if arr.dtype.kind == "f":
@@ -62,8 +64,10 @@ def _as_label_matrix(
     if cardinality is not None:
         check_int("cardinality", cardinality, min=1)
         if hi >= cardinality:
-            raise ValueError(f"{name} contains the label {hi}, but cardinality={cardinality} "
-                             f"allows only -1 .. {cardinality - 1}")
+            raise ValueError(
+                f"{name} contains the label {hi}, but cardinality={cardinality} "
+                f"allows only -1 .. {cardinality - 1}"
+            )
     return arr, names
 
 
@@ -118,8 +122,9 @@ def _label_conflict(L: Any) -> float:
     return float(np.mean(_conflicted_rows(arr, arr != -1)))
 
 
-def _gold_labels(Y: Any, arr: np.ndarray, cardinality: int | None
-                 ) -> tuple[npt.NDArray[np.int64] | None, int]:
+def _gold_labels(
+    Y: Any, arr: np.ndarray, cardinality: int | None
+) -> tuple[npt.NDArray[np.int64] | None, int]:
     """The gold labels (or None) and the number of classes, inferred when not given."""
     k = cardinality if cardinality is not None else max(int(arr.max()) + 1, 2)
     if Y is None:

@@ -77,8 +77,9 @@ class LabelIssues:
         return int(self.mask.sum())
 
 
-def _check_inputs(labels: Any, pred_probs: Any) -> tuple[npt.NDArray[np.int64],
-                                                         npt.NDArray[np.float64]]:
+def _check_inputs(
+    labels: Any, pred_probs: Any
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     check_same_index(labels=labels, pred_probs=pred_probs)
     p = check_probabilities(pred_probs, "pred_probs")
     y = check_labels(labels, "labels", p.shape[1])
@@ -107,9 +108,13 @@ def _round_rows(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return counts
 
 
-def _confident_joint(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
-                     t: npt.NDArray[np.float64], *, calibrate: bool = True
-                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+def _confident_joint(
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    *,
+    calibrate: bool = True,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Return the confident joint and the mask of confident off-diagonal examples."""
     k = p.shape[1]
     above = p >= t - _TOL
@@ -126,8 +131,9 @@ def _confident_joint(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
     return cj.astype(np.int64), confident & (guess != y)
 
 
-def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
-             ) -> npt.NDArray[np.float64]:
+def _quality(
+    y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
+) -> npt.NDArray[np.float64]:
     check_choice("method", method, get_args(RankBy))
     rows = np.arange(len(y))
     self_conf = p[rows, y]
@@ -139,8 +145,12 @@ def _quality(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], method: str
     return margin
 
 
-def _prune_by_class(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
-                    cj: npt.NDArray[np.int64], min_examples: int) -> npt.NDArray[np.bool_]:
+def _prune_by_class(
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    cj: npt.NDArray[np.int64],
+    min_examples: int,
+) -> npt.NDArray[np.bool_]:
     mask = np.zeros(len(y), dtype=bool)
     for c in range(p.shape[1]):
         idx = np.flatnonzero(y == c)
@@ -151,8 +161,12 @@ def _prune_by_class(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
     return mask
 
 
-def _prune_by_noise_rate(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64],
-                         cj: npt.NDArray[np.int64], min_examples: int) -> npt.NDArray[np.bool_]:
+def _prune_by_noise_rate(
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    cj: npt.NDArray[np.int64],
+    min_examples: int,
+) -> npt.NDArray[np.bool_]:
     mask = np.zeros(len(y), dtype=bool)
     k = p.shape[1]
     for c in range(k):
@@ -181,10 +195,14 @@ def _keep_at_least(cj: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
     return _round_rows(out)
 
 
-def find_label_issues(labels: Any, pred_probs: Any, *,
-                      filter_by: FilterBy = "prune_by_noise_rate",
-                      rank_by: RankBy = "self_confidence",
-                      min_examples_per_class: int = 1) -> LabelIssues:
+def find_label_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    filter_by: FilterBy = "prune_by_noise_rate",
+    rank_by: RankBy = "self_confidence",
+    min_examples_per_class: int = 1,
+) -> LabelIssues:
     """Flag the examples whose given label is probably wrong (confident learning).
 
     Introduced in labs/w2_journey_through_data.ipynb.
@@ -235,11 +253,13 @@ def find_label_issues(labels: Any, pred_probs: Any, *,
         elif filter_by == "prune_by_noise_rate":
             mask = _prune_by_noise_rate(y, p, prune, int(min_examples_per_class))
         else:
-            mask = (_prune_by_class(y, p, prune, int(min_examples_per_class))
-                    & _prune_by_noise_rate(y, p, prune, int(min_examples_per_class)))
+            mask = _prune_by_class(y, p, prune, int(min_examples_per_class)) & _prune_by_noise_rate(
+                y, p, prune, int(min_examples_per_class)
+            )
     mask = mask & (argmax != y)
     quality = _quality(y, p, rank_by)
     flagged = np.flatnonzero(mask)
     ranked = flagged[np.argsort(quality[flagged], kind="stable")].astype(np.int64)
-    return LabelIssues(mask=mask, ranked_indices=ranked, quality=quality, confident_joint=cj,
-                       thresholds=t)
+    return LabelIssues(
+        mask=mask, ranked_indices=ranked, quality=quality, confident_joint=cj, thresholds=t
+    )

@@ -207,19 +207,28 @@ def _check_output(
     if isinstance(out, pd.Series | pd.Index):
         if out.hasnans:
             pos = int(np.flatnonzero(out.isna().to_numpy())[0])
-            raise LFError(lf.name, _row_label(df, pos), pos, "returned a missing value (NaN/None/NA)")
+            raise LFError(
+                lf.name, _row_label(df, pos), pos, "returned a missing value (NaN/None/NA)"
+            )
         out = out.to_numpy()
     arr = np.asarray(out) if not isinstance(out, list) else np.array(out, dtype=object)
     if arr.ndim != 1 or len(arr) != n:
-        raise LFError(lf.name, None, None,
-                      f"returned shape {arr.shape}, expected ({n},): one label per row")
+        raise LFError(
+            lf.name, None, None, f"returned shape {arr.shape}, expected ({n},): one label per row"
+        )
     if arr.dtype == object:
-        ok = all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in arr)
+        ok = all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in arr
+        )
         if not ok:
             pos, v = _first_bad(list(arr))
-            raise LFError(lf.name, _row_label(df, pos), pos,
-                          f"returned {_describe(v)}; a label must be an int "
-                          f"(use ABSTAIN = -1 when the rule does not apply)")
+            raise LFError(
+                lf.name,
+                _row_label(df, pos),
+                pos,
+                f"returned {_describe(v)}; a label must be an int "
+                f"(use ABSTAIN = -1 when the rule does not apply)",
+            )
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and arr.size:
@@ -228,23 +237,35 @@ def _check_output(
             problem = f"returned floats (first: {arr[pos]!r})"
         else:
             pos, problem = 0, f"returned values of dtype {arr.dtype} (first: {arr[0]!r})"
-        raise LFError(lf.name, _row_label(df, pos), pos,
-                      f"{problem}; a label must be an int (use ABSTAIN = -1 to abstain)")
+        raise LFError(
+            lf.name,
+            _row_label(df, pos),
+            pos,
+            f"{problem}; a label must be an int (use ABSTAIN = -1 to abstain)",
+        )
     arr = arr.astype(np.int64, copy=False)
     bad = arr < ABSTAIN if cardinality is None else (arr < ABSTAIN) | (arr >= cardinality)
     if bad.any():
         pos = int(np.argmax(bad))
         allowed = "(>= -1)" if cardinality is None else f"[-1, {cardinality - 1}]"
-        raise LFError(lf.name, _row_label(df, pos), pos,
-                      f"returned the label {int(arr[pos])}, outside the allowed range {allowed}")
+        raise LFError(
+            lf.name,
+            _row_label(df, pos),
+            pos,
+            f"returned the label {int(arr[pos])}, outside the allowed range {allowed}",
+        )
     return arr
 
 
 def _check_one(v: Any, lf: LabelingFunction, df: pd.DataFrame, pos: int) -> None:
     if isinstance(v, bool | np.bool_) or not isinstance(v, int | np.integer):
-        raise LFError(lf.name, _row_label(df, pos), pos,
-                      f"returned {_describe(v)}; a label must be an int "
-                      f"(use ABSTAIN = -1 when the rule does not apply)")
+        raise LFError(
+            lf.name,
+            _row_label(df, pos),
+            pos,
+            f"returned {_describe(v)}; a label must be an int "
+            f"(use ABSTAIN = -1 when the rule does not apply)",
+        )
 
 
 def _run_rowwise(
@@ -260,9 +281,15 @@ def _run_rowwise(
             try:
                 f(r)
             except Exception as exc:
-                raise LFError(lf.name, _row_label(df, pos), pos, f"{type(exc).__name__}: {exc}") from exc
-        raise LFError(lf.name, None, None, "raised on the first pass but not on the second "
-                      "(does the function have side effects?)")
+                raise LFError(
+                    lf.name, _row_label(df, pos), pos, f"{type(exc).__name__}: {exc}"
+                ) from exc
+        raise LFError(
+            lf.name,
+            None,
+            None,
+            "raised on the first pass but not on the second (does the function have side effects?)",
+        )
     out: list[Any] = []
     faults = 0
     for r in rows:
@@ -353,8 +380,10 @@ def apply_lfs(
                 rows = list(map(row_cls._make, zip(*columns, strict=True)))  # type: ignore[attr-defined]
             values, n_faults = _run_rowwise(lf, rows, df, on_error)
             kinds = set(map(type, values))
-            if not all(issubclass(k, int | np.integer) and not issubclass(k, bool | np.bool_)
-                       for k in kinds):
+            if not all(
+                issubclass(k, int | np.integer) and not issubclass(k, bool | np.bool_)
+                for k in kinds
+            ):
                 for pos, v in enumerate(values):
                     _check_one(v, lf, df, pos)
             arr = np.fromiter(values, dtype=np.int64, count=n)
@@ -362,6 +391,9 @@ def apply_lfs(
         faults[lf.name] = n_faults
         seconds[lf.name] = time.perf_counter() - start
     hi = int(L.max()) if L.size else 0
-    dtype = np.int8 if hi <= np.iinfo(np.int8).max else (
-        np.int16 if hi <= np.iinfo(np.int16).max else np.int64)
+    dtype = (
+        np.int8
+        if hi <= np.iinfo(np.int8).max
+        else (np.int16 if hi <= np.iinfo(np.int16).max else np.int64)
+    )
     return ApplyResult(L=L.astype(dtype), lf_names=tuple(names), faults=faults, seconds=seconds)

@@ -57,20 +57,24 @@ def _wide_ratings(long_df: Any, item: Any, annotator: Any, label: Any) -> pd.Dat
         raise TypeError(f"long_df must be a DataFrame, got {type(long_df).__name__}")
     check_unique_columns(long_df, "long_df")
     if len({item, annotator, label}) < 3:
-        raise ValueError(f"item, annotator and label must name three different columns, got "
-                         f"{item!r}, {annotator!r} and {label!r}")
+        raise ValueError(
+            f"item, annotator and label must name three different columns, got "
+            f"{item!r}, {annotator!r} and {label!r}"
+        )
     for arg, col in (("item", item), ("annotator", annotator), ("label", label)):
         if col not in long_df.columns:
-            raise ValueError(f"{arg}={col!r} is not a column of long_df; columns: "
-                             f"{list(long_df.columns)}")
+            raise ValueError(
+                f"{arg}={col!r} is not a column of long_df; columns: {list(long_df.columns)}"
+            )
     df = long_df[[item, annotator, label]].dropna(subset=[label])
     if df.empty:
         raise ValueError("long_df has no ratings")
     dup = df.duplicated(subset=[item, annotator])
     if dup.any():
         first = df[dup].iloc[0]
-        raise ValueError(f"annotator {first[annotator]!r} rated item {first[item]!r} more than "
-                         f"once")
+        raise ValueError(
+            f"annotator {first[annotator]!r} rated item {first[item]!r} more than once"
+        )
     return df.pivot(index=item, columns=annotator, values=label)
 
 
@@ -80,7 +84,7 @@ def _pairwise_kappa(wide: pd.DataFrame) -> pd.DataFrame:
     kappa = pd.DataFrame(np.nan, index=pd.Index(raters), columns=pd.Index(raters))
     for i, r in enumerate(raters):
         kappa.loc[r, r] = 1.0
-        for s in raters[i + 1:]:
+        for s in raters[i + 1 :]:
             both = wide[[r, s]].dropna()
             if len(both) == 0:
                 continue
@@ -91,8 +95,9 @@ def _pairwise_kappa(wide: pd.DataFrame) -> pd.DataFrame:
     return kappa
 
 
-def _agreement_with_others(codes: np.ndarray, counts: np.ndarray, raters: list[Any],
-                           annotator: Any) -> pd.DataFrame:
+def _agreement_with_others(
+    codes: np.ndarray, counts: np.ndarray, raters: list[Any], annotator: Any
+) -> pd.DataFrame:
     """Per annotator: items rated, and the share equal to the clear majority of the others."""
     rows = []
     for j in range(len(raters)):
@@ -103,8 +108,12 @@ def _agreement_with_others(codes: np.ndarray, counts: np.ndarray, raters: list[A
         top = others.max(axis=1)
         clear = (top > 0) & ((others == top[:, None]).sum(axis=1) == 1)
         agree = others.argmax(axis=1)[clear] == own[rated][clear]
-        rows.append({"n_items": int(rated.sum()),
-                     "agreement_with_others": float(agree.mean()) if agree.size else np.nan})
+        rows.append(
+            {
+                "n_items": int(rated.sum()),
+                "agreement_with_others": float(agree.mean()) if agree.size else np.nan,
+            }
+        )
     return pd.DataFrame(rows, index=pd.Index(raters, name=annotator))
 
 
@@ -150,8 +159,15 @@ def agreement_report(
                 notes.get("Krippendorff's alpha", f"level={level}"),
             ],
         },
-        index=pd.Index(["percent agreement", "Cohen's kappa (mean pairwise)", "Fleiss' kappa",
-                        f"Krippendorff's alpha ({level})"], name="statistic"),
+        index=pd.Index(
+            [
+                "percent agreement",
+                "Cohen's kappa (mean pairwise)",
+                "Fleiss' kappa",
+                f"Krippendorff's alpha ({level})",
+            ],
+            name="statistic",
+        ),
     )
 
     codes, cats = _factorize(wide.to_numpy(dtype=object), "label")
@@ -159,11 +175,15 @@ def agreement_report(
     n_ratings = counts.sum(axis=1)
     majority = counts.argmax(axis=1)
     items = pd.DataFrame(
-        {"n_ratings": n_ratings.astype(np.int64), "majority": cats[majority],
-         "agreement": counts.max(axis=1) / n_ratings},
+        {
+            "n_ratings": n_ratings.astype(np.int64),
+            "majority": cats[majority],
+            "agreement": counts.max(axis=1) / n_ratings,
+        },
         index=wide.index,
     ).sort_values(["agreement", "n_ratings"], ascending=[True, False], kind="stable")
 
     annotators = _agreement_with_others(codes, counts, raters, annotator)
-    return AgreementReport(summary=summary, pairwise_kappa=kappa, items=items,
-                           annotators=annotators)
+    return AgreementReport(
+        summary=summary, pairwise_kappa=kappa, items=items, annotators=annotators
+    )

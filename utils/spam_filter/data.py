@@ -103,8 +103,9 @@ def deduplicate(comments: pd.DataFrame) -> pd.DataFrame:
     return comments[~normalised.duplicated(keep="first")]
 
 
-def development_splits(development: pd.DataFrame, *, seed: int = SPLIT_SEED
-                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def development_splits(
+    development: pd.DataFrame, *, seed: int = SPLIT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Split the (deduplicated) development comments into train, dev and test, by video.
 
     Introduced in project/02_data.ipynb. Stratifying by video (not by label) uses only what is
@@ -132,8 +133,9 @@ def load_annotations() -> pd.DataFrame:
     bad = ~wide[["A", "B"]].isin([0, 1]).all(axis=1)
     if bad.any():
         raise ValueError(f"{_ANNOTATIONS} has labels other than 0 and 1 for {int(bad.sum())} rows")
-    return wide.melt(id_vars="COMMENT_ID", value_vars=["A", "B"], var_name="annotator",
-                     value_name="label")
+    return wide.melt(
+        id_vars="COMMENT_ID", value_vars=["A", "B"], var_name="annotator", value_name="label"
+    )
 
 
 def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
@@ -155,9 +157,11 @@ def gold_labels(comments: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("comments has duplicate COMMENT_IDs; deduplicate first")
     missing = ids[~ids.isin(wide.index)]
     if len(missing):
-        raise ValueError(f"{len(missing)} of the {len(ids)} comments have no gold annotation "
-                         f"(the first is {missing.iloc[0]!r}); only dev, test, the training "
-                         "comments the rules abstain on and production were annotated")
+        raise ValueError(
+            f"{len(missing)} of the {len(ids)} comments have no gold annotation "
+            f"(the first is {missing.iloc[0]!r}); only dev, test, the training "
+            "comments the rules abstain on and production were annotated"
+        )
     out = wide.loc[ids.to_numpy(), ["A", "B"]].set_axis(comments.index)
     out.columns.name = None
     out["published"] = comments["CLASS"].to_numpy()
@@ -201,9 +205,12 @@ def human_level(gold: pd.DataFrame, tags: pd.DataFrame | None = None) -> pd.Data
     rows = {}
     for name, mask in groups.items():
         judged = mask & agree
-        rows[name] = {"human": float(np.mean(human[judged] == a[judged])) if judged.any() else np.nan,
-                      "passes_agree": float(np.mean(agree[mask])) if mask.any() else np.nan,
-                      "support": int(judged.sum()), "comments": int(mask.sum())}
+        rows[name] = {
+            "human": float(np.mean(human[judged] == a[judged])) if judged.any() else np.nan,
+            "passes_agree": float(np.mean(agree[mask])) if mask.any() else np.nan,
+            "support": int(judged.sum()),
+            "comments": int(mask.sum()),
+        }
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "group"
     return out
@@ -217,8 +224,9 @@ def production_days(production: pd.DataFrame, *, size: int = DAY_SIZE) -> pd.Ser
     """
     check_int("size", size, min=1)
     if not isinstance(production, pd.DataFrame | pd.Series):
-        raise TypeError(f"production must be a DataFrame of comments, got "
-                        f"{type(production).__name__}")
+        raise TypeError(
+            f"production must be a DataFrame of comments, got {type(production).__name__}"
+        )
     return pd.Series(np.arange(len(production)) // size + 1, index=production.index, name="day")
 
 
@@ -256,20 +264,40 @@ def project_data(*, clock: Callable[[], datetime] | None = _fixed_clock) -> Proj
     """
     log = LineageLog(clock=clock)
     comments = load_youtube_spam()
-    source = log.source("YouTube Spam Collection, 5 CSV files", comments,
-                        params={"loader": "utils.data.load_youtube_spam", "licence": "CC BY 4.0"})
+    source = log.source(
+        "YouTube Spam Collection, 5 CSV files",
+        comments,
+        params={"loader": "utils.data.load_youtube_spam", "licence": "CC BY 4.0"},
+    )
     development, production = split_by_video(comments)
-    log.record("keep development videos", inputs=[source], output=development,
-               params={"videos": list(DEVELOPMENT_VIDEOS)})
+    log.record(
+        "keep development videos",
+        inputs=[source],
+        output=development,
+        params={"videos": list(DEVELOPMENT_VIDEOS)},
+    )
     production = production.sort_values("DATE", kind="stable", na_position="last")
-    log.record("keep production videos, oldest first", inputs=[source], output=production,
-               params={"videos": list(PRODUCTION_VIDEOS)})
+    log.record(
+        "keep production videos, oldest first",
+        inputs=[source],
+        output=production,
+        params={"videos": list(PRODUCTION_VIDEOS)},
+    )
     unique = deduplicate(development)
-    log.record("drop repeated comments", inputs=[development], output=unique,
-               params={"compare": "normalise_comments(CONTENT)", "keep": "first"})
+    log.record(
+        "drop repeated comments",
+        inputs=[development],
+        output=unique,
+        params={"compare": "normalise_comments(CONTENT)", "keep": "first"},
+    )
     train, dev, test = development_splits(unique)
     for name, part in (("train", train), ("dev", dev), ("test", test)):
-        log.record(f"split: {name}", inputs=[unique], output=part,
-                   params={"stratify": "VIDEO", "sizes": list(SPLIT_SIZES), "seed": SPLIT_SEED})
-    return ProjectData(comments=comments, train=train, dev=dev, test=test,
-                       production=production, lineage=log)
+        log.record(
+            f"split: {name}",
+            inputs=[unique],
+            output=part,
+            params={"stratify": "VIDEO", "sizes": list(SPLIT_SIZES), "seed": SPLIT_SEED},
+        )
+    return ProjectData(
+        comments=comments, train=train, dev=dev, test=test, production=production, lineage=log
+    )

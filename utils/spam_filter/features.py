@@ -37,7 +37,166 @@ LONG_COMMENT = 150
 
 # The 120 or so most frequent words of English comments, enough to recognise the language of a
 # sentence without a language model (a comment is English when enough of its words are here).
-_COMMON_ENGLISH = frozenset(["a", "about", "after", "again", "all", "also", "always", "am", "an", "and", "any", "are", "as", "at", "back", "be", "because", "been", "before", "best", "better", "but", "by", "can", "check", "come", "could", "day", "did", "do", "does", "dont", "down", "even", "ever", "every", "feel", "for", "from", "get", "give", "go", "going", "good", "got", "great", "guys", "had", "has", "have", "he", "her", "here", "hey", "hi", "him", "his", "how", "i", "if", "im", "in", "is", "it", "its", "just", "know", "last", "let", "like", "listen", "love", "made", "make", "man", "me", "more", "most", "much", "music", "my", "need", "never", "new", "no", "not", "now", "of", "oh", "ok", "on", "one", "only", "or", "other", "out", "people", "please", "really", "right", "said", "say", "see", "she", "should", "so", "some", "song", "songs", "still", "subscribe", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "they", "thing", "think", "this", "time", "to", "too", "up", "us", "video", "videos", "view", "views", "want", "was", "watch", "watching", "way", "we", "well", "were", "what", "when", "which", "who", "why", "will", "with", "wow", "would", "yeah", "year", "years", "yes", "you", "your"])
+_COMMON_ENGLISH = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "always",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "back",
+        "be",
+        "because",
+        "been",
+        "before",
+        "best",
+        "better",
+        "but",
+        "by",
+        "can",
+        "check",
+        "come",
+        "could",
+        "day",
+        "did",
+        "do",
+        "does",
+        "dont",
+        "down",
+        "even",
+        "ever",
+        "every",
+        "feel",
+        "for",
+        "from",
+        "get",
+        "give",
+        "go",
+        "going",
+        "good",
+        "got",
+        "great",
+        "guys",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "here",
+        "hey",
+        "hi",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "im",
+        "in",
+        "is",
+        "it",
+        "its",
+        "just",
+        "know",
+        "last",
+        "let",
+        "like",
+        "listen",
+        "love",
+        "made",
+        "make",
+        "man",
+        "me",
+        "more",
+        "most",
+        "much",
+        "music",
+        "my",
+        "need",
+        "never",
+        "new",
+        "no",
+        "not",
+        "now",
+        "of",
+        "oh",
+        "ok",
+        "on",
+        "one",
+        "only",
+        "or",
+        "other",
+        "out",
+        "people",
+        "please",
+        "really",
+        "right",
+        "said",
+        "say",
+        "see",
+        "she",
+        "should",
+        "so",
+        "some",
+        "song",
+        "songs",
+        "still",
+        "subscribe",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "they",
+        "thing",
+        "think",
+        "this",
+        "time",
+        "to",
+        "too",
+        "up",
+        "us",
+        "video",
+        "videos",
+        "view",
+        "views",
+        "want",
+        "was",
+        "watch",
+        "watching",
+        "way",
+        "we",
+        "well",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "wow",
+        "would",
+        "yeah",
+        "year",
+        "years",
+        "yes",
+        "you",
+        "your",
+    ]
+)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LETTER_SCRIPTS = ("LATIN",)
 
@@ -87,19 +246,25 @@ def comment_features(texts: Any) -> pd.DataFrame:
     arr = as_1d(texts, "texts", allow_missing=True)
     bad = [i for i, t in enumerate(arr) if not isinstance(t, str)]
     if bad:
-        raise TypeError(f"texts must all be strings; texts[{bad[0]}] is {type(arr[bad[0]]).__name__}")
+        raise TypeError(
+            f"texts must all be strings; texts[{bad[0]}] is {type(arr[bad[0]]).__name__}"
+        )
     s = pd.Series(arr, index=index, dtype=object)
     letters = s.str.count(r"[^\W\d_]")
     upper = s.str.count(r"[A-Z\u00c0-\u00de]")
-    return pd.DataFrame({
-        "n_chars": s.str.len().astype(np.int64),
-        "n_words": s.map(lambda t: len(t.split())).astype(np.int64),
-        "upper_share": (upper / letters.where(letters > 0)).fillna(0.0).astype(np.float64),
-        "n_exclamations": s.str.count("!").astype(np.int64),
-        "has_link": pd.Series(normalise_comments(s), index=s.index).str.contains("urltoken",
-                                                                                regex=False),
-        "english": s.map(is_english).astype(bool),
-    }, index=s.index)
+    return pd.DataFrame(
+        {
+            "n_chars": s.str.len().astype(np.int64),
+            "n_words": s.map(lambda t: len(t.split())).astype(np.int64),
+            "upper_share": (upper / letters.where(letters > 0)).fillna(0.0).astype(np.float64),
+            "n_exclamations": s.str.count("!").astype(np.int64),
+            "has_link": pd.Series(normalise_comments(s), index=s.index).str.contains(
+                "urltoken", regex=False
+            ),
+            "english": s.map(is_english).astype(bool),
+        },
+        index=s.index,
+    )
 
 
 def comment_tags(comments: pd.DataFrame) -> pd.DataFrame:
@@ -112,8 +277,10 @@ def comment_tags(comments: pd.DataFrame) -> pd.DataFrame:
     """
     check_frame(comments, "comments", columns=("CONTENT", "VIDEO"))
     f = comment_features(comments["CONTENT"])
-    tags = {f"video: {v.split('-', 1)[-1]}": comments["VIDEO"].eq(v)
-            for v in sorted(comments["VIDEO"].unique())}
+    tags = {
+        f"video: {v.split('-', 1)[-1]}": comments["VIDEO"].eq(v)
+        for v in sorted(comments["VIDEO"].unique())
+    }
     tags |= {
         f"short (< {SHORT_COMMENT} chars)": f["n_chars"] < SHORT_COMMENT,
         f"long (> {LONG_COMMENT} chars)": f["n_chars"] > LONG_COMMENT,

@@ -71,11 +71,13 @@ def make_model(*, analyzer: Literal["word", "char_wb"] = "word", C: float = 10.0
     if not isinstance(C, (int, float)) or isinstance(C, bool) or not np.isfinite(C) or C <= 0:
         raise ValueError(f"C must be a positive number, got {C!r}")
     ngrams = (1, 2) if analyzer == "word" else (2, 5)
-    return Pipeline([
-        ("normalise", FunctionTransformer(normalise_comments)),
-        ("tfidf", TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True)),
-        ("classify", LogisticRegression(C=float(C), max_iter=5000)),
-    ])
+    return Pipeline(
+        [
+            ("normalise", FunctionTransformer(normalise_comments)),
+            ("tfidf", TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True)),
+            ("classify", LogisticRegression(C=float(C), max_iter=5000)),
+        ]
+    )
 
 
 def decision_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
@@ -89,8 +91,13 @@ def decision_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     y_true, y_pred = as_label_pair(y_true, y_pred)
     report = binary_report(y_true, predictions=y_pred)
     (tn, fp), _ = report.confusion
-    return {"accuracy": report.accuracy, "precision": report.precision, "recall": report.recall,
-            "f1": report.f1, "fpr": float(fp / (fp + tn)) if fp + tn else float("nan")}
+    return {
+        "accuracy": report.accuracy,
+        "precision": report.precision,
+        "recall": report.recall,
+        "f1": report.f1,
+        "fpr": float(fp / (fp + tn)) if fp + tn else float("nan"),
+    }
 
 
 def band_metrics(y_true: Any, proba: Any, threshold: float) -> dict[str, float]:
@@ -148,10 +155,18 @@ class TuneResult:
     table: pd.DataFrame
 
 
-def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *,
-         grid: Iterable[Mapping[str, Any]] = PARAM_GRID, metric: str = "f1",
-         tracker: ExperimentTracker | None = None, run_prefix: str = "model",
-         extra_params: Mapping[str, Any] | None = None) -> TuneResult:
+def tune(
+    train_texts: Any,
+    train_labels: Any,
+    dev_texts: Any,
+    dev_labels: Any,
+    *,
+    grid: Iterable[Mapping[str, Any]] = PARAM_GRID,
+    metric: str = "f1",
+    tracker: ExperimentTracker | None = None,
+    run_prefix: str = "model",
+    extra_params: Mapping[str, Any] | None = None,
+) -> TuneResult:
     """Fit one model per setting of ``grid``, score each on dev, return the best.
 
     Introduced in project/03_baseline_and_model.ipynb. Ties go to the setting tried first, so
@@ -181,16 +196,18 @@ def tune(train_texts: Any, train_labels: Any, dev_texts: Any, dev_labels: Any, *
         scores = evaluate(model, dev_texts, dev_labels)
         if tracker is not None:
             name = run_prefix + ": " + ", ".join(f"{k}={v}" for k, v in params.items())
-            tracker.log_run(name=name, params={**(extra_params or {}), **params},
-                            metrics={f"dev_{k}": v for k, v in scores.items()},
-                            data_fingerprint=fingerprint, code_version=code)
+            tracker.log_run(
+                name=name,
+                params={**(extra_params or {}), **params},
+                metrics={f"dev_{k}": v for k, v in scores.items()},
+                data_fingerprint=fingerprint,
+                code_version=code,
+            )
         rows.append({**params, **{f"dev_{k}": v for k, v in scores.items()}})
         models.append(model)
     table = pd.DataFrame(rows)
     best = int(np.argmax(table[f"dev_{metric}"].to_numpy()))
     return TuneResult(model=models[best], params=dict(grid[best]), table=table)
-
-
 
 
 def review_threshold(model: Any, texts: Any, share: float) -> float:
@@ -203,7 +220,9 @@ def review_threshold(model: Any, texts: Any, share: float) -> float:
     """
     check_probability("share", share, open_low=True, open_high=True)
     x = as_1d(texts, "texts")
-    confidence = check_probabilities(model.predict_proba(x), "the model's probabilities").max(axis=1)
+    confidence = check_probabilities(model.predict_proba(x), "the model's probabilities").max(
+        axis=1
+    )
     return float(np.quantile(confidence, share))
 
 
@@ -219,5 +238,11 @@ def filter_app(predictor: Any, version: str, **options: Any) -> Any:
         raise TypeError(f"version must be a non-empty str, got {version!r}")
     from utils.deployment.serving import create_app
 
-    return create_app(predictor, input_type="text", model_name="spam-filter", model_version=version,
-                      class_names=list(CLASS_NAMES), **options)
+    return create_app(
+        predictor,
+        input_type="text",
+        model_name="spam-filter",
+        model_version=version,
+        class_names=list(CLASS_NAMES),
+        **options,
+    )

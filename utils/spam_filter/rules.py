@@ -32,10 +32,18 @@ RULES: tuple[tuple[str, str, int], ...] = (
     ("spam: web address", r"urltoken", SPAM),
     ("spam: check out / check my", r"\bcheck (?:out|my|it out|me)\b", SPAM),
     ("spam: subscribe", r"\bsub(?:scri\w*|s)?\b(?! ?scribed)", SPAM),
-    ("spam: my channel, video, music", r"\bmy (?:channel|videos?|music|page|covers?|songs?|playlist)\b", SPAM),
+    (
+        "spam: my channel, video, music",
+        r"\bmy (?:channel|videos?|music|page|covers?|songs?|playlist)\b",
+        SPAM,
+    ),
     ("spam: money and offers", r"\b(?:money|earn|paid|cash|free|win|gift|\$\d+)", SPAM),
     ("spam: social accounts", r"\b(?:facebook|twitter|instagram|follow me)\b", SPAM),
-    ("spam: please give a chance", r"\b(?:give me a chance|please (?:visit|help|support|watch))\b", SPAM),
+    (
+        "spam: please give a chance",
+        r"\b(?:give me a chance|please (?:visit|help|support|watch))\b",
+        SPAM,
+    ),
     ("not spam: the song", r"\b(?:songs?|love|best|beautiful|amazing|awesome)\b", NOT_SPAM),
     ("not spam: views and years", r"\b(?:views?|billion|million|20[01]\d)\b", NOT_SPAM),
 )
@@ -103,4 +111,8 @@ def two_keywords(comments: pd.DataFrame) -> pd.Series:
     """
     check_frame(comments, "comments", columns=("CONTENT",))
     text = pd.Series(normalise_comments(comments["CONTENT"]), index=comments.index)
-    return text.str.contains(r"urltoken|\bcheck out\b", regex=True).astype(np.int64).rename("two_keywords")
+    return (
+        text.str.contains(r"urltoken|\bcheck out\b", regex=True)
+        .astype(np.int64)
+        .rename("two_keywords")
+    )

@@ -34,8 +34,10 @@ VERSIONS: tuple[Version, ...] = ("v1", "v2")
 
 def _check_data(data: Any) -> None:
     if not isinstance(data, ProjectData):
-        raise TypeError(f"data must be the ProjectData of utils.spam_filter.data.project_data(), "
-                        f"got {type(data).__name__}")
+        raise TypeError(
+            f"data must be the ProjectData of utils.spam_filter.data.project_data(), "
+            f"got {type(data).__name__}"
+        )
 
 
 def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
@@ -61,21 +63,29 @@ def training_set(data: ProjectData, version: Version) -> pd.DataFrame:
     return frame.astype({"label": np.int64})
 
 
-def train(data: ProjectData, version: Version, *, tracker: ExperimentTracker | None = None
-          ) -> TuneResult:
+def train(
+    data: ProjectData, version: Version, *, tracker: ExperimentTracker | None = None
+) -> TuneResult:
     """Tune and fit ``version`` on its training set, choosing the settings on the dev gold labels.
 
     Introduced in project/03_baseline_and_model.ipynb; every later page builds its models with
     this call. With a ``tracker`` each candidate is logged as a run named after the version.
     """
     if tracker is not None and not isinstance(tracker, ExperimentTracker):
-        raise TypeError(f"tracker must be an ExperimentTracker or None, got "
-                        f"{type(tracker).__name__}")
+        raise TypeError(
+            f"tracker must be an ExperimentTracker or None, got {type(tracker).__name__}"
+        )
     frame = training_set(data, version)
     dev_gold = gold_labels(data.dev)["gold"]
-    return tune(frame["CONTENT"], frame["label"], data.dev["CONTENT"], dev_gold,
-                tracker=tracker, run_prefix=version,
-                extra_params={"version": version, "n_train": len(frame)})
+    return tune(
+        frame["CONTENT"],
+        frame["label"],
+        data.dev["CONTENT"],
+        dev_gold,
+        tracker=tracker,
+        run_prefix=version,
+        extra_params={"version": version, "n_train": len(frame)},
+    )
 
 
 def record_training_sets(data: ProjectData, log: LineageLog | None = None) -> dict[str, str]:
@@ -89,10 +99,18 @@ def record_training_sets(data: ProjectData, log: LineageLog | None = None) -> di
     if log is not None and not isinstance(log, LineageLog):
         raise TypeError(f"log must be a LineageLog or None, got {type(log).__name__}")
     log = data.lineage if log is None else log
-    ids = {"v1": log.record("training set v1: rule labels where the rules vote",
-                            inputs=[data.train], output=training_set(data, "v1"),
-                            params={"labels": "majority vote of the rules"})}
-    ids["v2"] = log.record("training set v2: rule labels, annotation labels where the rules abstain",
-                           inputs=[data.train, load_annotations()], output=training_set(data, "v2"),
-                           params={"labels": "rules; annotation passes A and B (published label breaks ties)"})
+    ids = {
+        "v1": log.record(
+            "training set v1: rule labels where the rules vote",
+            inputs=[data.train],
+            output=training_set(data, "v1"),
+            params={"labels": "majority vote of the rules"},
+        )
+    }
+    ids["v2"] = log.record(
+        "training set v2: rule labels, annotation labels where the rules abstain",
+        inputs=[data.train, load_annotations()],
+        output=training_set(data, "v2"),
+        params={"labels": "rules; annotation passes A and B (published label breaks ties)"},
+    )
     return ids

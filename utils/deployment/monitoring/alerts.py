@@ -79,9 +79,19 @@ def evaluate_alerts(history: pd.DataFrame, rules: Sequence[AlertRule]) -> pd.Dat
         firing = run >= r.for_windows
         onset = firing & (run == r.for_windows)
         for i in np.flatnonzero(firing):
-            out.append({"_pos": int(i), "time": history.index[i], "rule": r.name,
-                        "metric": r.metric, "value": float(v[i]), "threshold": float(r.threshold),
-                        "severity": r.severity, "run": int(run[i]), "onset": bool(onset[i])})
+            out.append(
+                {
+                    "_pos": int(i),
+                    "time": history.index[i],
+                    "rule": r.name,
+                    "metric": r.metric,
+                    "value": float(v[i]),
+                    "threshold": float(r.threshold),
+                    "severity": r.severity,
+                    "run": int(run[i]),
+                    "onset": bool(onset[i]),
+                }
+            )
     cols = ["time", "rule", "metric", "value", "threshold", "severity", "run", "onset"]
     df = pd.DataFrame(out, columns=["_pos", *cols])
     df = df.sort_values("_pos", kind="stable")[cols]

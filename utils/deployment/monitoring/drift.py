@@ -101,13 +101,30 @@ class DriftReport:
     def summary(self) -> str:
         """One sentence with the verdict."""
         verdict = "drift" if self.dataset_drift else "no drift"
-        return (f"{verdict}: {self.n_drifted} of {self.n_columns} columns drifted "
-                f"(share {self.share_drifted:.3f}, data-set threshold {self.drift_share})")
+        return (
+            f"{verdict}: {self.n_drifted} of {self.n_columns} columns drifted "
+            f"(share {self.share_drifted:.3f}, data-set threshold {self.drift_share})"
+        )
 
 
-_COLUMNS = ["column", "kind", "method", "statistic", "p_value", "effect_size", "p_value_below",
-            "distance_above", "drifted", "n_reference", "n_current", "missing_rate_reference",
-            "missing_rate_current", "missing_alert", "rule", "reason"]
+_COLUMNS = [
+    "column",
+    "kind",
+    "method",
+    "statistic",
+    "p_value",
+    "effect_size",
+    "p_value_below",
+    "distance_above",
+    "drifted",
+    "n_reference",
+    "n_current",
+    "missing_rate_reference",
+    "missing_rate_current",
+    "missing_alert",
+    "rule",
+    "reason",
+]
 
 
 def _auto_method(col: ColumnProfile) -> tuple[str, str]:
@@ -125,8 +142,9 @@ def _auto_method(col: ColumnProfile) -> tuple[str, str]:
     return method, f"auto: {size}, {what} -> {method}"
 
 
-def _current_counts(col: ColumnProfile, s: pd.Series, name: str) -> tuple[
-        npt.NDArray[np.int64], int, int, str, npt.NDArray[np.float64] | None]:
+def _current_counts(
+    col: ColumnProfile, s: pd.Series, name: str
+) -> tuple[npt.NDArray[np.int64], int, int, str, npt.NDArray[np.float64] | None]:
     """Counts of the current column on the reference bins/categories (+ a 'new' bucket)."""
     if col.kind == "numerical":
         if _is_categorical_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -135,8 +153,9 @@ def _current_counts(col: ColumnProfile, s: pd.Series, name: str) -> tuple[
         missing = np.isnan(x)
         v = np.sort(x[~missing])
         assert col.bin_edges is not None
-        counts = np.diff(np.concatenate(
-            ([0], np.searchsorted(v, col.bin_edges, side="right"), [len(v)])))
+        counts = np.diff(
+            np.concatenate(([0], np.searchsorted(v, col.bin_edges, side="right"), [len(v)]))
+        )
         return counts.astype(np.int64), len(v), int(missing.sum()), "", v
     assert col.categories is not None
     try:
@@ -156,8 +175,15 @@ def _current_counts(col: ColumnProfile, s: pd.Series, name: str) -> tuple[
     return np.append(counts, n_new), len(s) - n_missing, n_missing, reason, None
 
 
-def _column_row(name: str, col: ColumnProfile, s: pd.Series, method: str, p_value_below: float,
-                distance_above: float, missing_tolerance: float) -> dict[str, Any]:
+def _column_row(
+    name: str,
+    col: ColumnProfile,
+    s: pd.Series,
+    method: str,
+    p_value_below: float,
+    distance_above: float,
+    missing_tolerance: float,
+) -> dict[str, Any]:
     if method == "auto":
         method, rule = _auto_method(col)
     else:
@@ -165,22 +191,37 @@ def _column_row(name: str, col: ColumnProfile, s: pd.Series, method: str, p_valu
     if col.kind == "categorical" and method in ("ks", "wasserstein"):
         raise ValueError(f"method {method!r} needs a numerical column; {name!r} is categorical")
     is_test = method in _TESTS
-    rule += (f"; drift if p_value < {p_value_below:g}" if is_test
-             else f"; drift if effect_size > {distance_above:g}")
+    rule += (
+        f"; drift if p_value < {p_value_below:g}"
+        if is_test
+        else f"; drift if effect_size > {distance_above:g}"
+    )
     counts_current, n_current, missing_current, reason, v = _current_counts(col, s, name)
     counts_reference = col.counts if col.kind == "numerical" else np.append(col.counts, 0)
-    rate_current = (missing_current / (n_current + missing_current)
-                    if (n_current + missing_current) else math.nan)
+    rate_current = (
+        missing_current / (n_current + missing_current)
+        if (n_current + missing_current)
+        else math.nan
+    )
     rate_reference = col.missing_rate
     moved = abs(np.nan_to_num(rate_current, nan=1.0) - np.nan_to_num(rate_reference, nan=1.0))
     row: dict[str, Any] = {
-        "column": name, "kind": col.kind, "method": method, "statistic": math.nan,
-        "p_value": math.nan, "effect_size": math.nan,
+        "column": name,
+        "kind": col.kind,
+        "method": method,
+        "statistic": math.nan,
+        "p_value": math.nan,
+        "effect_size": math.nan,
         "p_value_below": p_value_below if is_test else math.nan,
-        "distance_above": math.nan if is_test else distance_above, "drifted": False,
-        "n_reference": col.n, "n_current": n_current, "missing_rate_reference": rate_reference,
-        "missing_rate_current": rate_current, "missing_alert": bool(moved > missing_tolerance),
-        "rule": rule, "reason": reason,
+        "distance_above": math.nan if is_test else distance_above,
+        "drifted": False,
+        "n_reference": col.n,
+        "n_current": n_current,
+        "missing_rate_reference": rate_reference,
+        "missing_rate_current": rate_current,
+        "missing_alert": bool(moved > missing_tolerance),
+        "rule": rule,
+        "reason": reason,
     }
     if col.n == 0 or n_current == 0:
         side = "reference" if col.n == 0 else "current window"
@@ -199,8 +240,12 @@ def _column_row(name: str, col: ColumnProfile, s: pd.Series, method: str, p_valu
     stat, p = values[method]
     test = method if is_test else ("ks" if ordinal else "chi2")
     distance = method if not is_test else ("wasserstein" if ordinal else "jensenshannon")
-    row.update(statistic=stat, p_value=values[test][1], effect_size=values[distance][0],
-               drifted=bool(p < p_value_below) if is_test else bool(stat > distance_above))
+    row.update(
+        statistic=stat,
+        p_value=values[test][1],
+        effect_size=values[distance][0],
+        drifted=bool(p < p_value_below) if is_test else bool(stat > distance_above),
+    )
     if not is_test or test != method:
         row["rule"] += f" (p_value from {test})"
     if is_test or distance != method:
@@ -208,8 +253,9 @@ def _column_row(name: str, col: ColumnProfile, s: pd.Series, method: str, p_valu
     return row
 
 
-def _per_column(value: Any, names: Sequence[str], what: str, check: Callable[[str, Any], Any],
-                default: Any) -> dict[str, Any]:
+def _per_column(
+    value: Any, names: Sequence[str], what: str, check: Callable[[str, Any], Any], default: Any
+) -> dict[str, Any]:
     """``value`` for every column: one value for all, or a mapping (unlisted: ``default``)."""
     if isinstance(value, Mapping):
         unknown = set(value) - set(names)
@@ -290,18 +336,22 @@ def drift_report(
         profile = reference
     else:
         raise TypeError(
-            f"reference must be a DataFrame or a ReferenceProfile, got {type(reference).__name__}")
+            f"reference must be a DataFrame or a ReferenceProfile, got {type(reference).__name__}"
+        )
     names = _report_columns(profile, current, columns)
     check_number("drift_share", drift_share, min=0.0, max=1.0, min_open=True)
     check_number("missing_tolerance", missing_tolerance, min=0.0, finite=False)
-    methods = _per_column(method, names, "method", lambda n, m: check_choice(n, m, _METHODS),
-                          "auto")
-    p_below = _per_column(p_value_below, names, "p_value_below", check_probability,
-                          _P_VALUE_BELOW)
-    d_above = _per_column(distance_above, names, "distance_above", _check_distance,
-                          _DISTANCE_ABOVE)
-    rows = [_column_row(c, profile.columns[c], current[c], methods[c], p_below[c], d_above[c],
-                        missing_tolerance) for c in names]
+    methods = _per_column(
+        method, names, "method", lambda n, m: check_choice(n, m, _METHODS), "auto"
+    )
+    p_below = _per_column(p_value_below, names, "p_value_below", check_probability, _P_VALUE_BELOW)
+    d_above = _per_column(distance_above, names, "distance_above", _check_distance, _DISTANCE_ABOVE)
+    rows = [
+        _column_row(
+            c, profile.columns[c], current[c], methods[c], p_below[c], d_above[c], missing_tolerance
+        )
+        for c in names
+    ]
     table = pd.DataFrame(rows, columns=_COLUMNS)
     defined = table["statistic"].notna()
     n_def = int(defined.sum())
@@ -341,9 +391,16 @@ def prediction_drift(
 
     reference_frame, current_frame = frame(reference, "reference"), frame(current, "current")
     if list(reference_frame.columns) != list(current_frame.columns):
-        raise ValueError(f"reference gives columns {list(reference_frame.columns)} but current "
-                         f"{list(current_frame.columns)}")
+        raise ValueError(
+            f"reference gives columns {list(reference_frame.columns)} but current "
+            f"{list(current_frame.columns)}"
+        )
     cats = ["prediction"] if kind == "label" else None
-    return drift_report(reference_frame, current_frame, method=method,
-                        p_value_below=p_value_below, distance_above=distance_above,
-                        categorical=cats)
+    return drift_report(
+        reference_frame,
+        current_frame,
+        method=method,
+        p_value_below=p_value_below,
+        distance_above=distance_above,
+        categorical=cats,
+    )

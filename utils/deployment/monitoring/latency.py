@@ -54,7 +54,7 @@ class LatencyTracker:
             raise ValueError("ms contains negative latencies")
         with self._lock:
             if len(v) >= self.window:
-                self._buf[:] = v[-self.window:]
+                self._buf[:] = v[-self.window :]
                 self._next = 0
             else:
                 idx = (self._next + np.arange(len(v))) % self.window

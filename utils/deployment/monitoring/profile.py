@@ -79,23 +79,30 @@ class ColumnProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (NaN becomes ``None``)."""
+
         def num(x: float) -> float | None:
             return None if math.isnan(x) else float(x)
 
         return {
-            "kind": self.kind, "n": self.n, "n_missing": self.n_missing, "n_unique": self.n_unique,
+            "kind": self.kind,
+            "n": self.n,
+            "n_missing": self.n_missing,
+            "n_unique": self.n_unique,
             "counts": self.counts.tolist(),
             "sample": None if self.sample is None else self.sample.tolist(),
             "exact": self.exact,
             "bin_edges": None if self.bin_edges is None else self.bin_edges.tolist(),
             "categories": None if self.categories is None else list(self.categories),
-            "mean": num(self.mean), "std": num(self.std), "min": num(self.min),
+            "mean": num(self.mean),
+            "std": num(self.std),
+            "min": num(self.min),
             "max": num(self.max),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ColumnProfile:
         """Inverse of :meth:`to_dict`."""
+
         def num(x: Any) -> float:
             return math.nan if x is None else float(x)
 
@@ -103,12 +110,19 @@ class ColumnProfile:
             return None if x is None else np.asarray(x, dtype=dtype)
 
         return cls(
-            kind=d["kind"], n=int(d["n"]), n_missing=int(d["n_missing"]),
-            n_unique=int(d["n_unique"]), counts=np.asarray(d["counts"], dtype=np.int64),
-            sample=arr(d["sample"], np.float64), exact=bool(d["exact"]),
+            kind=d["kind"],
+            n=int(d["n"]),
+            n_missing=int(d["n_missing"]),
+            n_unique=int(d["n_unique"]),
+            counts=np.asarray(d["counts"], dtype=np.int64),
+            sample=arr(d["sample"], np.float64),
+            exact=bool(d["exact"]),
             bin_edges=arr(d["bin_edges"], np.float64),
             categories=None if d["categories"] is None else tuple(d["categories"]),
-            mean=num(d["mean"]), std=num(d["std"]), min=num(d["min"]), max=num(d["max"]),
+            mean=num(d["mean"]),
+            std=num(d["std"]),
+            min=num(d["min"]),
+            max=num(d["max"]),
         )
 
 
@@ -135,8 +149,16 @@ def _fit_numeric(x: npt.NDArray[np.float64], n_bins: int, ecdf_points: int) -> C
     v = np.sort(x[~missing])
     n = len(v)
     if n == 0:
-        return ColumnProfile("numerical", 0, int(missing.sum()), 0, np.zeros(1, np.int64),
-                             sample=v, exact=True, bin_edges=np.empty(0))
+        return ColumnProfile(
+            "numerical",
+            0,
+            int(missing.sum()),
+            0,
+            np.zeros(1, np.int64),
+            sample=v,
+            exact=True,
+            bin_edges=np.empty(0),
+        )
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(v[1:], v[:-1], out=new[1:])
@@ -153,9 +175,18 @@ def _fit_numeric(x: npt.NDArray[np.float64], n_bins: int, ecdf_points: int) -> C
         idx = ((np.arange(ecdf_points) + 0.5) * n / ecdf_points).astype(np.int64)
         sample, exact = v[np.minimum(idx, n - 1)], False
     return ColumnProfile(
-        "numerical", n, int(missing.sum()), len(uniques), counts.astype(np.int64), sample=sample,
-        exact=exact, bin_edges=edges.astype(np.float64), mean=float(v.mean()),
-        std=float(v.std()), min=float(v[0]), max=float(v[-1]),
+        "numerical",
+        n,
+        int(missing.sum()),
+        len(uniques),
+        counts.astype(np.int64),
+        sample=sample,
+        exact=exact,
+        bin_edges=edges.astype(np.float64),
+        mean=float(v.mean()),
+        std=float(v.std()),
+        min=float(v[0]),
+        max=float(v[-1]),
     )
 
 
@@ -172,8 +203,7 @@ def _fit_categorical(s: pd.Series) -> ColumnProfile:
     ok = codes >= 0
     counts = np.bincount(codes[ok], minlength=k).astype(np.int64)
     cats = tuple(_python_scalar(v) for v in uniques)
-    return ColumnProfile("categorical", int(ok.sum()), int((~ok).sum()), k, counts,
-                         categories=cats)
+    return ColumnProfile("categorical", int(ok.sum()), int((~ok).sum()), k, counts, categories=cats)
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,8 +247,9 @@ class ReferenceProfile:
         check_int("n_bins", n_bins, min=2)
         check_int("ecdf_points", ecdf_points, min=10)
         if isinstance(categorical, str):
-            raise TypeError(f"categorical must be a list of column names, got the string "
-                            f"{categorical!r}")
+            raise TypeError(
+                f"categorical must be a list of column names, got the string {categorical!r}"
+            )
         forced = set(categorical or ())
         unknown = forced - set(df.columns)
         if unknown:
@@ -240,11 +271,17 @@ class ReferenceProfile:
             for c in col.categories or ():
                 if not isinstance(c, (str, int, float, bool)):
                     raise TypeError(f"column {name!r} has a category {c!r} that JSON cannot hold")
-        return json.dumps({
-            "format": "mlprod-reference-profile", "version": 1, "n_rows": self.n_rows,
-            "n_bins": self.n_bins, "ecdf_points": self.ecdf_points,
-            "columns": {k: v.to_dict() for k, v in self.columns.items()},
-        }, allow_nan=False)
+        return json.dumps(
+            {
+                "format": "mlprod-reference-profile",
+                "version": 1,
+                "n_rows": self.n_rows,
+                "n_bins": self.n_bins,
+                "ecdf_points": self.ecdf_points,
+                "columns": {k: v.to_dict() for k, v in self.columns.items()},
+            },
+            allow_nan=False,
+        )
 
     @classmethod
     def from_json(cls, s: str) -> ReferenceProfile:
@@ -254,8 +291,9 @@ class ReferenceProfile:
         try:
             d = json.loads(s)
         except ValueError:
-            raise ValueError("s is not a reference profile written by ReferenceProfile.to_json: "
-                             "not JSON") from None
+            raise ValueError(
+                "s is not a reference profile written by ReferenceProfile.to_json: not JSON"
+            ) from None
         if not isinstance(d, dict) or d.get("format") != "mlprod-reference-profile":
             raise ValueError("s is not a reference profile written by ReferenceProfile.to_json")
         cols = {k: ColumnProfile.from_dict(v) for k, v in d["columns"].items()}
@@ -264,7 +302,16 @@ class ReferenceProfile:
     def summary(self) -> pd.DataFrame:
         """One row per column: kind, n, missing rate, distinct values, mean and std."""
         return pd.DataFrame(
-            [{"column": k, "kind": c.kind, "n": c.n, "missing_rate": c.missing_rate,
-              "n_unique": c.n_unique, "mean": c.mean, "std": c.std}
-             for k, c in self.columns.items()]
+            [
+                {
+                    "column": k,
+                    "kind": c.kind,
+                    "n": c.n,
+                    "missing_rate": c.missing_rate,
+                    "n_unique": c.n_unique,
+                    "mean": c.mean,
+                    "std": c.std,
+                }
+                for k, c in self.columns.items()
+            ]
         ).set_index("column")

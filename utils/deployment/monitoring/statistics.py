@@ -49,8 +49,13 @@ def _ks_w1(reference: FloatArray, current: FloatArray) -> tuple[float, float]:
     return d, w1
 
 
-def _ks_pvalue(d: float, n_reference: int, n_current: int, reference: FloatArray | None = None,
-               current: FloatArray | None = None) -> float:
+def _ks_pvalue(
+    d: float,
+    n_reference: int,
+    n_current: int,
+    reference: FloatArray | None = None,
+    current: FloatArray | None = None,
+) -> float:
     """Two-sided KS p-value: exact (through scipy) for small samples, else asymptotic.
 
     As ``scipy.stats.ks_2samp``: the exact distribution when both samples are given whole and
@@ -58,8 +63,11 @@ def _ks_pvalue(d: float, n_reference: int, n_current: int, reference: FloatArray
     an effective size of 10,000 its limit ``kstwobign.sf(d * sqrt(en))`` (``kstwo`` takes up to
     a second per call there for the same answer to within 1 %).
     """
-    if reference is not None and current is not None and max(n_reference,
-                                                             n_current) <= _KS_EXACT_MAX:
+    if (
+        reference is not None
+        and current is not None
+        and max(n_reference, n_current) <= _KS_EXACT_MAX
+    ):
         return float(stats.ks_2samp(reference, current).pvalue)
     m, n = sorted([float(n_reference), float(n_current)], reverse=True)
     en = np.round(m * n / (m + n))
@@ -79,8 +87,7 @@ def _chi2_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any]) -> tupl
     return stat, float(stats.chi2.sf(stat, table.shape[1] - 1))
 
 
-def _js_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any],
-               base: float = 2.0) -> float:
+def _js_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any], base: float = 2.0) -> float:
     """Jensen-Shannon distance (square root of the divergence) between two count vectors."""
     p = reference / reference.sum()
     q = current / current.sum()
@@ -92,8 +99,7 @@ def _js_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any],
     return float(math.sqrt(div))
 
 
-def _psi_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any],
-                eps: float = 1e-4) -> float:
+def _psi_counts(reference: npt.NDArray[Any], current: npt.NDArray[Any], eps: float = 1e-4) -> float:
     """Population stability index between two count vectors; shares clipped at ``eps``."""
     p = np.clip(reference / reference.sum(), eps, None)
     q = np.clip(current / current.sum(), eps, None)
@@ -126,17 +132,19 @@ def _wasserstein_normed(reference: Any, current: Any) -> float:
     return _ks_w1(r, c)[1] / max(float(r.std()), _STD_FLOOR)
 
 
-def _counts_pair(reference: Any, current: Any, bins: int | Any, categorical: bool
-                 ) -> tuple[CountArray, CountArray]:
+def _counts_pair(
+    reference: Any, current: Any, bins: int | Any, categorical: bool
+) -> tuple[CountArray, CountArray]:
     """Counts of both samples in the same categories, or in bins of the reference."""
     r = as_1d(reference, "reference", allow_missing=True)
     c = as_1d(current, "current", allow_missing=True)
     if categorical:
-        codes, cats = pd.factorize(pd.Series(np.concatenate([r.astype(object),
-                                                             c.astype(object)])))
-        a, b = codes[: len(r)], codes[len(r):]
-        return (np.bincount(a[a >= 0], minlength=len(cats)),
-                np.bincount(b[b >= 0], minlength=len(cats)))
+        codes, cats = pd.factorize(pd.Series(np.concatenate([r.astype(object), c.astype(object)])))
+        a, b = codes[: len(r)], codes[len(r) :]
+        return (
+            np.bincount(a[a >= 0], minlength=len(cats)),
+            np.bincount(b[b >= 0], minlength=len(cats)),
+        )
     rs, cs = _finite_sample(r, "reference"), _finite_sample(c, "current")
     if isinstance(bins, int | np.integer):
         edges = _fit_numeric(rs, check_int("bins", bins, min=2), 10).bin_edges
@@ -150,8 +158,14 @@ def _counts_pair(reference: Any, current: Any, bins: int | Any, categorical: boo
     return count(rs), count(cs)
 
 
-def _psi(reference: Any, current: Any, *, bins: int | Any = 10, categorical: bool = False,
-         eps: float = 1e-4) -> float:
+def _psi(
+    reference: Any,
+    current: Any,
+    *,
+    bins: int | Any = 10,
+    categorical: bool = False,
+    eps: float = 1e-4,
+) -> float:
     """Population stability index, ``sum((q - p) * ln(q / p))`` over bins of the reference.
 
     Numerical bins are reference quantiles (or the given inner edges); shares are clipped at
@@ -162,8 +176,14 @@ def _psi(reference: Any, current: Any, *, bins: int | Any = 10, categorical: boo
     return _psi_counts(a, b, eps)
 
 
-def _js_distance(reference: Any, current: Any, *, bins: int | Any = 10,
-                 categorical: bool = False, base: float = 2.0) -> float:
+def _js_distance(
+    reference: Any,
+    current: Any,
+    *,
+    bins: int | Any = 10,
+    categorical: bool = False,
+    base: float = 2.0,
+) -> float:
     """Jensen-Shannon distance (base 2, in [0, 1]) between binned or categorical samples.
 
     Equal to ``scipy.spatial.distance.jensenshannon(p, q, base)`` on the bin shares.
@@ -174,8 +194,9 @@ def _js_distance(reference: Any, current: Any, *, bins: int | Any = 10,
     return _js_counts(a, b, base)
 
 
-def _chi2_test(reference: Any, current: Any, *, bins: int | Any = 10, categorical: bool = True
-               ) -> tuple[float, float]:
+def _chi2_test(
+    reference: Any, current: Any, *, bins: int | Any = 10, categorical: bool = True
+) -> tuple[float, float]:
     """Chi-square test that two samples share one distribution; ``(statistic, p_value)``.
 
     The test of homogeneity on the 2 x k table of counts, as

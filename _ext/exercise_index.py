@@ -35,18 +35,27 @@ class ExerciseIndex(SphinxDirective):
 def _summary(node: nodes.Element) -> str:
     paragraph = next(iter(node.findall(nodes.paragraph)), None)
     text = " ".join(paragraph.astext().split()) if paragraph is not None else ""
-    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + " …"
+    return (
+        text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + " …"
+    )
 
 
 def collect(app: Sphinx, doctree: nodes.document) -> None:
     """Record the exercises of the page just read: label, summary, and whether it is checked."""
     env = app.env
-    checked = {c["cell_metadata"]["exercise"]["id"] for c in doctree.findall(nodes.container)
-               if isinstance(c.get("cell_metadata"), dict)
-               and c["cell_metadata"].get("exercise", {}).get("role") == "check"}
-    found = [(node["label"], _summary(node), node["label"] in checked)
-             for node in doctree.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node)))
-             if node.get("label")]
+    checked = {
+        c["cell_metadata"]["exercise"]["id"]
+        for c in doctree.findall(nodes.container)
+        if isinstance(c.get("cell_metadata"), dict)
+        and c["cell_metadata"].get("exercise", {}).get("role") == "check"
+    }
+    found = [
+        (node["label"], _summary(node), node["label"] in checked)
+        for node in doctree.findall(
+            lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))
+        )
+        if node.get("label")
+    ]
     store: dict[str, list[tuple[str, str, bool]]] = env.__dict__.setdefault("mlprod_exercises", {})
     if found:
         store[env.docname] = found
@@ -59,8 +68,9 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
         index_pages.discard(env.docname)
 
 
-def outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
-             removed: set[str]) -> list[str]:
+def outdated(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     """Rebuild the index page whenever any page is added, changed or removed."""
     if added or changed or removed:
         return sorted(env.__dict__.get("mlprod_exercise_index_pages", set()))
@@ -74,9 +84,11 @@ def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
 
 def merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
     env.__dict__.setdefault("mlprod_exercises", {}).update(
-        {d: v for d, v in other.__dict__.get("mlprod_exercises", {}).items() if d in docnames})
+        {d: v for d, v in other.__dict__.get("mlprod_exercises", {}).items() if d in docnames}
+    )
     env.__dict__.setdefault("mlprod_exercise_index_pages", set()).update(
-        d for d in other.__dict__.get("mlprod_exercise_index_pages", set()) if d in docnames)
+        d for d in other.__dict__.get("mlprod_exercise_index_pages", set()) if d in docnames
+    )
 
 
 def _link(app: Sphinx, fromdoc: str, todoc: str, label: str, text: str) -> nodes.reference:
@@ -90,8 +102,9 @@ def _number(app: Sphinx, docname: str, label: str, fallback: int) -> str:
     return ".".join(map(str, numbers)) if numbers else str(fallback)
 
 
-def _entry(app: Sphinx, fromdoc: str, todoc: str, number: int, item: tuple[str, str, bool]
-           ) -> nodes.list_item:
+def _entry(
+    app: Sphinx, fromdoc: str, todoc: str, number: int, item: tuple[str, str, bool]
+) -> nodes.list_item:
     label, summary, checked = item
     para = nodes.paragraph()
     para += _link(app, fromdoc, todoc, label, f"Exercise {_number(app, todoc, label, number)}")

@@ -56,7 +56,9 @@ _WIDGETS_PRELUDE = """
 """
 
 
-def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+def _on_page(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     for key in ("script_files", "css_files"):
         assets = context.get(key)
         if not assets:
@@ -66,8 +68,13 @@ def _on_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
             app.add_js_file(None, body=_WIDGETS_PRELUDE, priority=100)
         for asset in assets:
             if "://" in _name(asset) or _name(asset).startswith("//"):
-                logger.warning("%s loads %s from another host; serve it from the site instead",
-                               pagename, _name(asset), type="offline", subtype="external")
+                logger.warning(
+                    "%s loads %s from another host; serve it from the site instead",
+                    pagename,
+                    _name(asset),
+                    type="offline",
+                    subtype="external",
+                )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -16,9 +16,15 @@ from docutils import nodes
 from sphinx.application import Sphinx
 
 
-def quoted_role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
-                options: dict[str, Any] | None = None, content: list[str] | None = None
-                ) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+def quoted_role(
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Any,
+    options: dict[str, Any] | None = None,
+    content: list[str] | None = None,
+) -> tuple[list[nodes.Node], list[nodes.system_message]]:
     """Render ``text`` as an inline span of class ``quoted`` (see the module docstring)."""
     node = nodes.inline(rawtext, text, classes=["quoted"])
     return [node], []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import sys
@@ -20,17 +22,19 @@ import syllabus_page  # noqa: E402
 from book import toc_documents  # noqa: E402
 
 
-@pytest.mark.parametrize("path", check_notebooks.book_notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", check_notebooks.book_notebooks(), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_notebook_is_committed_executed_in_order_without_errors(path: Path) -> None:
     assert check_notebooks.problems(path) == []
-
-
 
 
 def test_every_notebook_and_page_is_in_the_table_of_contents() -> None:
     listed = set(toc_documents())
     for path in check_notebooks.book_notebooks():
-        assert path.relative_to(ROOT).with_suffix("").as_posix() in listed, f"{path} is not in _toc.yml"
+        assert path.relative_to(ROOT).with_suffix("").as_posix() in listed, (
+            f"{path} is not in _toc.yml"
+        )
     for entry in listed:
         assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), entry
 
@@ -57,7 +61,9 @@ def test_every_syllabus_label_sits_above_a_heading() -> None:
     for path in check_notebooks.book_notebooks():
         for _kind, text in syllabus_page._cells(path):
             for match in re.finditer(r"^\((syl-[a-z0-9-]+)\)=[ \t]*\n(.?)", text, re.M):
-                assert match.group(2) == "#", f"{path}: label {match.group(1)} is not followed by a heading"
+                assert match.group(2) == "#", (
+                    f"{path}: label {match.group(1)} is not followed by a heading"
+                )
 
 
 def test_every_citation_key_is_in_the_bibliography() -> None:
@@ -70,8 +76,9 @@ def test_every_citation_key_is_in_the_bibliography() -> None:
     assert cited - keys == set()
 
 
-def test_the_site_is_stale_when_a_source_changed_after_the_last_build(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_site_is_stale_when_a_source_changed_after_the_last_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The browser tests rebuild the site then, instead of testing an old build.
     stamp = tmp_path / ".mlprod-built"
     monkeypatch.setattr(book, "BUILD_STAMP", stamp)
@@ -88,27 +95,132 @@ def test_the_site_is_stale_when_a_source_changed_after_the_last_build(tmp_path: 
 
 def test_typed_numbers_finds_decimals_and_percentages_in_prose_only() -> None:
     assert check_notebooks.typed_numbers("accuracy 0.85 on 20 % of the data, 12% more, 0.02.") == [
-        "0.85", "20 %", "12%", "0.02"]
-    allowed = ("{glue:text}`w_acc` and {quoted}`0.85` (the course's lab), `x = 0.5`, $p = 0.5$, "
-               "$$\\alpha = 0.05$$, [a link](v/0.5.html), <img width=\"0.5\">, Python 3 and v1.2.3, "
-               "```python\nx = 0.5\n```")
+        "0.85",
+        "20 %",
+        "12%",
+        "0.02",
+    ]
+    allowed = (
+        "{glue:text}`w_acc` and {quoted}`0.85` (the course's lab), `x = 0.5`, $p = 0.5$, "
+        '$$\\alpha = 0.05$$, [a link](v/0.5.html), <img width="0.5">, Python 3 and v1.2.3, '
+        "```python\nx = 0.5\n```"
+    )
     assert check_notebooks.typed_numbers(allowed) == []
     assert check_notebooks.typed_numbers(":class: dropdown\n(w1-drift)=\n# Title") == []
-    assert check_notebooks.typed_numbers(":::{admonition} Solution\n:class: dropdown\nIt is 0.78.\n:::"
-                                         ) == ["0.78"]  # an option line hides only itself
+    assert check_notebooks.typed_numbers(
+        ":::{admonition} Solution\n:class: dropdown\nIt is 0.78.\n:::"
+    ) == ["0.78"]  # an option line hides only itself
 
 
 def test_exercise_rules_catch_a_visible_or_missing_solution(tmp_path) -> None:
     note = tmp_path / "week9" / "01_note.ipynb"
     note.parent.mkdir()
     md = {"cell_type": "markdown", "metadata": {}, "source": ""}
-    ok = [dict(md, source=f":::{{exercise}}\n:label: x{i}\nQ\n:::\n\n::::{{solution}} x{i}\n:class: dropdown\nA\n::::")
-          for i in range(3)]
-    stub = {"cell_type": "code", "metadata": {"exercise": {"id": "x0", "role": "stub"}}, "source": ""}
-    assert check_notebooks.exercise_problems(note, [dict(md, source="## Exercises"), *ok, stub]) == []
+    ok = [
+        dict(
+            md,
+            source=f":::{{exercise}}\n:label: x{i}\nQ\n:::\n\n::::{{solution}} x{i}\n:class: dropdown\nA\n::::",
+        )
+        for i in range(3)
+    ]
+    stub = {
+        "cell_type": "code",
+        "metadata": {"exercise": {"id": "x0", "role": "stub"}},
+        "source": "",
+    }
+    assert (
+        check_notebooks.exercise_problems(note, [dict(md, source="## Exercises"), *ok, stub]) == []
+    )
     open_solution = dict(md, source=":::{exercise}\n:label: y\nQ\n:::\n\n::::{solution} y\nA\n::::")
-    shown = {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source": "print(1)", "id": "c"}
-    found = check_notebooks.exercise_problems(note, [dict(md, source="## Exercises"), open_solution, shown])
+    shown = {
+        "cell_type": "code",
+        "metadata": {"tags": ["hide-input"]},
+        "source": "print(1)",
+        "id": "c",
+    }
+    found = check_notebooks.exercise_problems(
+        note, [dict(md, source="## Exercises"), open_solution, shown]
+    )
     assert any("not hidden" in f for f in found) and any("shows a solution" in f for f in found)
     assert any("needs at least 3 exercises and 1 coding" in f for f in found)
-    assert check_notebooks.exercise_problems(note, [dict(md, source=":::{admonition} Solution\n:::")])
+    assert check_notebooks.exercise_problems(
+        note, [dict(md, source=":::{admonition} Solution\n:::")]
+    )
+
+
+# --- Plumbing out of sight: a cell that only glues values for the prose is removed from the site ---
+
+_REMOVED = {"remove-cell", "remove-input"}
+
+
+def _glues_quietly(node: ast.AST) -> bool:
+    """``glue(..., display=False)`` as a statement, or a for loop whose body is only such calls."""
+    if isinstance(node, ast.For):
+        return all(_glues_quietly(child) for child in node.body) and not node.orelse
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    func = node.value.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    quiet = any(
+        k.arg == "display" and isinstance(k.value, ast.Constant) and k.value.value is False
+        for k in node.value.keywords
+    )
+    return name == "glue" and quiet
+
+
+def plumbing_only(source: str) -> bool:
+    """True for code that only imports and glues values with ``display=False`` (at least one glue).
+
+    Such a cell shows the reader nothing but bookkeeping: the values appear where the prose
+    quotes them. A cell that also computes something, or only imports, is not plumbing.
+    """
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return any(_glues_quietly(node) for node in body) and all(
+        _glues_quietly(node) or isinstance(node, (ast.Import, ast.ImportFrom)) for node in body
+    )
+
+
+def test_plumbing_only_recognises_glue_and_import_cells() -> None:
+    assert plumbing_only('from myst_nb import glue\nglue("k", f"{x:.1%}", display=False)')
+    assert plumbing_only("for name, value in pairs:\n    glue(name, value, display=False)")
+    assert not plumbing_only('x = 1\nglue("k", f"{x}", display=False)')  # computes something
+    assert not plumbing_only('glue("k", fig)')  # displays its value
+    assert not plumbing_only("import numpy as np")  # imports alone tell what a page uses
+    assert not plumbing_only("")
+
+
+@pytest.mark.parametrize(
+    "path", check_notebooks.book_notebooks(), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_no_cell_that_only_glues_values_is_shown_on_the_site(path: Path) -> None:
+    cells = json.loads(path.read_text())["cells"]
+    shown = [
+        cell.get("id")
+        for cell in cells
+        if cell["cell_type"] == "code"
+        and plumbing_only("".join(cell["source"]))
+        and not _REMOVED & set(cell.get("metadata", {}).get("tags", []))
+    ]
+    assert shown == [], f"{path}: tag these plumbing cells remove-cell: {shown}"
+
+
+def test_each_lab_sits_in_its_week_and_the_reading_order_starts_with_the_data() -> None:
+    documents = toc_documents()
+    ends = ["week2/index", "week3/index", "project/index"]
+    for week, (lab, end) in enumerate(
+        zip(
+            ["w1_deploy_a_model", "w2_journey_through_data", "w3_data_labeling"], ends, strict=True
+        ),
+        start=1,
+    ):
+        assert (
+            documents.index(f"week{week}/index")
+            < documents.index(f"labs/{lab}")
+            < documents.index(end)
+        )
+    intro = (ROOT / "intro.md").read_text()
+    reading = intro[intro.index("**Read it online.**") :]
+    assert re.search(r"\{doc\}`([^`]+)`", reading).group(1) == "start/data"

@@ -56,8 +56,18 @@ def install_npm_packages() -> Path:
         )
     prefix.mkdir(parents=True, exist_ok=True)
     specs = [f"{name}@{version}" for name, version in NPM_PACKAGES.items()]
-    cmd = [npm, "install", "--prefix", str(prefix), "--no-save", "--no-package-lock",
-           "--no-audit", "--no-fund", "--loglevel=error", *specs]
+    cmd = [
+        npm,
+        "install",
+        "--prefix",
+        str(prefix),
+        "--no-save",
+        "--no-package-lock",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        *specs,
+    ]
     print("build_book: installing", " ".join(specs), flush=True)
     subprocess.run(cmd, check=True, cwd=prefix)
     (prefix / ".complete").touch()
@@ -90,7 +100,9 @@ def build() -> int:
     if not jupyter_book.exists():
         found = shutil.which("jupyter-book")
         if found is None:
-            sys.exit("build_book: jupyter-book is not installed; run: pip install -r requirements.txt")
+            sys.exit(
+                "build_book: jupyter-book is not installed; run: pip install -r requirements.txt"
+            )
         jupyter_book = Path(found)
     cmd = [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"]
     print("build_book:", " ".join(cmd[1:]), flush=True)

@@ -28,11 +28,16 @@ sys.path.insert(0, str(ROOT / "tools"))
 import book  # noqa: E402  (tools/ is a folder of scripts, not a package)
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
 ]
-
 
 
 def _chromium() -> str | None:
@@ -54,7 +59,9 @@ def built_site() -> Path:
     stale = book.stale_sources()
     if stale:
         names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:3])
-        print(f"\nrebuilding the site: {len(stale)} source(s) changed since the last build ({names} ...)")
+        print(
+            f"\nrebuilding the site: {len(stale)} source(s) changed since the last build ({names} ...)"
+        )
         subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], check=True)
     return SITE
 
@@ -76,16 +83,19 @@ def browser() -> Iterator[object]:
     """A Playwright Browser running Debian's Chromium headless."""
     executable = _chromium()
     if executable is None:
-        message = ("Chromium was not found. Install it to run the browser tests: "
-                   "sudo apt-get install chromium (Debian/Ubuntu), brew install --cask chromium (macOS)")
+        message = (
+            "Chromium was not found. Install it to run the browser tests: "
+            "sudo apt-get install chromium (Debian/Ubuntu), brew install --cask chromium (macOS)"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
         yield launched
         launched.close()
 
@@ -105,7 +115,9 @@ class PageLog:
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} ({r.status})"))
+        page.on(
+            "response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} ({r.status})")
+        )
 
         def on_request(request: object) -> None:
             parsed = urlparse(request.url)
@@ -115,10 +127,12 @@ class PageLog:
         page.on("request", on_request)
 
     def problems(self) -> list[str]:
-        return ([f"console error: {e}" for e in self.console_errors]
-                + [f"page error: {e}" for e in self.page_errors]
-                + [f"failed request: {e}" for e in self.failed]
-                + [f"request to another host: {e}" for e in self.external])
+        return (
+            [f"console error: {e}" for e in self.console_errors]
+            + [f"page error: {e}" for e in self.page_errors]
+            + [f"failed request: {e}" for e in self.failed]
+            + [f"request to another host: {e}" for e in self.external]
+        )
 
 
 @pytest.fixture

@@ -38,8 +38,7 @@ class _Offline:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerHandle]:
-    app = create_app(_Model(), model_name="digits", input_shape=(8, 8),
-                     class_names=["zero", "one"])
+    app = create_app(_Model(), model_name="digits", input_shape=(8, 8), class_names=["zero", "one"])
     with serve_in_background(app) as handle:
         yield handle
 
@@ -62,7 +61,9 @@ def offline_page(browser: object) -> Iterator[object]:
 
         page.route("**/*", route)
         page.on("requestfailed", lambda r: log.failed.append(f"{r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and log.failed.append(f"{r.url} ({r.status})"))
+        page.on(
+            "response", lambda r: r.status >= 400 and log.failed.append(f"{r.url} ({r.status})")
+        )
         page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
         page.on("pageerror", lambda e: log.errors.append(str(e)))
         page.goto(url, wait_until="networkidle")
@@ -79,7 +80,8 @@ def test_swagger_ui_renders_offline(server, offline_page, screenshot) -> None:
     assert path.is_visible()
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert {"/health", "/ready", "/metadata", "/predict", "/predict/image"} <= {
-        p.strip() for p in paths}, paths
+        p.strip() for p in paths
+    }, paths
     assert page.locator(".swagger-ui .info .title").inner_text().startswith("digits")
     screenshot(page, "docs_offline")
     assert (log.blocked, log.failed, log.errors) == ([], [], [])

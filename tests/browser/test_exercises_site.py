@@ -24,7 +24,9 @@ def _exercise_labels() -> dict[str, list[str]]:
         path = ROOT / f"{doc}.ipynb"
         if path.exists():
             nb = nbformat.read(path, as_version=4)
-            labels = [m for c in nb.cells if c.cell_type == "markdown" for m in _LABEL.findall(c.source)]
+            labels = [
+                m for c in nb.cells if c.cell_type == "markdown" for m in _LABEL.findall(c.source)
+            ]
             if labels:
                 found[f"{doc}.html"] = labels
     return found
@@ -47,20 +49,27 @@ def test_a_solution_and_its_output_are_hidden_until_opened(open_page):
 
 
 #: Pages opened in the browser: a note, a lab and a project page (every page's HTML is read below).
-BROWSED = ["week2/04_skewed_data.html", "labs/w1_deploy_a_model.html", "project/04_error_analysis.html"]
+BROWSED = [
+    "week2/04_skewed_data.html",
+    "labs/w1_deploy_a_model.html",
+    "project/04_error_analysis.html",
+]
 
 
 def test_every_page_lists_its_exercises_and_hides_every_solution(built_site: Path) -> None:
     """Read from the built HTML of every page with exercises, without a browser."""
     for path, labels in LABELS.items():
         html = (built_site / path).read_text()
-        box = html[html.index('class="exercise-list'):]
-        box = box[:box.index("</ul>")]
+        box = html[html.index('class="exercise-list') :]
+        box = box[: box.index("</ul>")]
         assert re.findall(r'href="#([\w-]+)"', box) == labels, f"{path}: the list at the top"
         for label in labels:
             assert f'id="{label}"' in html, f"{path}: exercise {label}"
-            solution = re.search(r'<div class="solution dropdown[^"]*"[^>]*>\s*<p class="admonition-title"'
-                                 rf'[^>]*>Solution to<a class="reference internal" href="#{label}"', html)
+            solution = re.search(
+                r'<div class="solution dropdown[^"]*"[^>]*>\s*<p class="admonition-title"'
+                rf'[^>]*>Solution to<a class="reference internal" href="#{label}"',
+                html,
+            )
             assert solution, f"{path}: the solution of {label} is a closed dropdown"
 
 
@@ -81,8 +90,12 @@ def test_every_exercise_is_listed_on_its_page_and_linked_from_the_index(open_pag
 def test_the_index_links_every_exercise_of_the_book(open_page):
     page, log = open_page("exercises.html")
     links = page.locator("article li a").evaluate_all(
-        "els => els.map(e => [e.pathname.split('/').slice(-2).join('/'), e.hash.slice(1)])")
-    expected = [[path.split("/")[-2] + "/" + path.split("/")[-1], label]
-                for path, labels in LABELS.items() for label in labels]
+        "els => els.map(e => [e.pathname.split('/').slice(-2).join('/'), e.hash.slice(1)])"
+    )
+    expected = [
+        [path.split("/")[-2] + "/" + path.split("/")[-1], label]
+        for path, labels in LABELS.items()
+        for label in labels
+    ]
     assert sorted(map(tuple, links)) == sorted(map(tuple, expected))
     assert log.problems() == []

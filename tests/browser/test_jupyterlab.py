@@ -58,14 +58,33 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     settings = home / "jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)  # render every cell at once, so a test can find any of them
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    env = {**os.environ, "HOME": str(home), "IPYTHONDIR": str(home / "ipython"),
-           "JUPYTER_CONFIG_DIR": str(home / "jupyter"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(home / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}",
-         f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI runs as root
-        env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.workspaces_dir={home / 'workspaces'}",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],  # CI runs as root
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -90,8 +109,9 @@ def _opened_is_dirty(browser: object, url: str, name: str) -> bool:
         page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", state="attached", timeout=60_000)
         # The kernel reports itself idle once it has started and sent its kernel info.
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               state="attached", timeout=60_000)
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=60_000
+        )
         page.wait_for_timeout(1500)  # metadata updates follow the kernel info reply
         return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty").count() > 0
     finally:
@@ -101,27 +121,34 @@ def _opened_is_dirty(browser: object, url: str, name: str) -> bool:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS, ids=lambda n: n)
-def test_opening_a_notebook_in_jupyterlab_changes_nothing(browser: object, lab: tuple[str, Path],
-                                                          name: str) -> None:
+def test_opening_a_notebook_in_jupyterlab_changes_nothing(
+    browser: object, lab: tuple[str, Path], name: str
+) -> None:
     url, root = lab
     before = (root / Path(name).name).read_bytes()
-    assert not _opened_is_dirty(browser, url, Path(name).name), f"JupyterLab rewrote {name} on opening"
+    assert not _opened_is_dirty(browser, url, Path(name).name), (
+        f"JupyterLab rewrote {name} on opening"
+    )
     assert (root / Path(name).name).read_bytes() == before
 
 
-def test_the_control_with_old_kernel_metadata_is_marked_modified(browser: object,
-                                                                 lab: tuple[str, Path]) -> None:
+def test_the_control_with_old_kernel_metadata_is_marked_modified(
+    browser: object, lab: tuple[str, Path]
+) -> None:
     assert _opened_is_dirty(browser, lab[0], "control_old_kernelspec.ipynb")
 
 
-def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(browser: object,
-                                                                  lab: tuple[str, Path]) -> None:
+def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(
+    browser: object, lab: tuple[str, Path]
+) -> None:
     url = lab[0]
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     try:
-        page.goto(f"{url}/lab/tree/{Path(EXERCISES).name}?reset&token={TOKEN}",
-                  wait_until="domcontentloaded")
+        page.goto(
+            f"{url}/lab/tree/{Path(EXERCISES).name}?reset&token={TOKEN}",
+            wait_until="domcontentloaded",
+        )
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", state="attached", timeout=60_000)
         heading = page.locator(".jp-MarkdownCell h2").filter(has_text="Exercises")
         heading.wait_for(timeout=30_000)
@@ -132,7 +159,9 @@ def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(browser: objec
         assert page.get_by_text("Exercise 1").first.is_visible(), "and the {exercise} directive"
         rendered = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-MarkdownCell .myst")
         assert rendered.filter(has_text=":::{exercise}").count() == 0, "no raw directive is shown"
-        answer = page.locator(".jp-RenderedMarkdown p, .myst p").filter(has_text="word order is content")
+        answer = page.locator(".jp-RenderedMarkdown p, .myst p").filter(
+            has_text="word order is content"
+        )
         assert not answer.is_visible(), "a solution stays folded until it is opened"
         page.locator("summary").filter(has_text="Exercise 2").first.click()
         page.wait_for_timeout(500)
@@ -143,22 +172,28 @@ def test_exercises_render_and_solutions_stay_folded_in_jupyterlab(browser: objec
 
 def _set_windowing(url: str, mode: str) -> None:
     """JupyterLab's notebook windowing mode, for the pages opened from now on."""
-    response = httpx.put(f"{url}/lab/api/settings/@jupyterlab/notebook-extension:tracker",
-                         headers={"Authorization": f"token {TOKEN}"}, timeout=10,
-                         json={"raw": json.dumps({"windowingMode": mode})})
+    response = httpx.put(
+        f"{url}/lab/api/settings/@jupyterlab/notebook-extension:tracker",
+        headers={"Authorization": f"token {TOKEN}"},
+        timeout=10,
+        json={"raw": json.dumps({"windowingMode": mode})},
+    )
     assert response.status_code == 204, response.text
 
 
 def _heading_in_view(page: object, label: str) -> bool:
     """Whether the heading with id ``label`` is shown inside the viewport of its notebook."""
-    return page.evaluate("""(label) => {
+    return page.evaluate(
+        """(label) => {
         const el = [...document.querySelectorAll(`.jp-NotebookPanel [id="${label}"]`)]
             .find(e => e.getBoundingClientRect().height > 0);
         const cells = el && el.closest('.jp-WindowedPanel-outer');
         if (!cells) return false;
         const h = el.getBoundingClientRect(), v = cells.getBoundingClientRect();
         return h.top >= v.top && h.bottom <= v.bottom;
-    }""", label)
+    }""",
+        label,
+    )
 
 
 def _run_all(page: object) -> None:
@@ -172,9 +207,11 @@ def _run_all(page: object) -> None:
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.wait_for_timeout(500)
         try:
-            page.wait_for_function("""() => [...document.querySelectorAll(
+            page.wait_for_function(
+                """() => [...document.querySelectorAll(
                 '.jp-CodeCell .jp-InputPrompt')].every(p => p.innerText.trim() !== '[ ]:')""",
-                                   timeout=10_000)
+                timeout=10_000,
+            )
             return
         except Exception:  # playwright's TimeoutError
             continue
@@ -190,12 +227,16 @@ def _sessions(url: str) -> list[str]:
 # "none" (the fixture's setting) attaches every cell.
 @pytest.mark.parametrize("windowing", ["contentVisibility", "full", "none"])
 def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
-        browser: object, lab: tuple[str, Path], windowing: str) -> None:
+    browser: object, lab: tuple[str, Path], windowing: str
+) -> None:
     url = lab[0]
     bank = quiz.load_bank(QUIZ_BANK)
     target = quiz.load_labels()[QUIZ_LABEL]
-    k = next(k for k, x in enumerate(bank.questions)
-             if x.kind == "single" and all(QUIZ_LABEL in o.feedback for o in x.options))
+    k = next(
+        k
+        for k, x in enumerate(bank.questions)
+        if x.kind == "single" and all(QUIZ_LABEL in o.feedback for o in x.options)
+    )
     _set_windowing(url, windowing)
     before = set(_sessions(url))  # kernels that other tests left running
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -204,11 +245,15 @@ def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
     page.on("popup", lambda popup: popups.append(popup))
     try:
         page.goto(f"{url}/lab/tree/{bank.page}?reset&token={TOKEN}", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               state="attached", timeout=60_000)
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=60_000
+        )
         _run_all(page)
-        question = page.locator(".jp-OutputArea-output .widget-vbox").filter(
-            has_text=f"Question {k + 1} of {len(bank.questions)}").last
+        question = (
+            page.locator(".jp-OutputArea-output .widget-vbox")
+            .filter(has_text=f"Question {k + 1} of {len(bank.questions)}")
+            .last
+        )
         question.wait_for(timeout=60_000)
         question.scroll_into_view_if_needed()
         question.locator(".widget-radio-box label").first.click()
@@ -216,7 +261,8 @@ def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
         link = page.locator(f'a.mlq-ref[data-mlq-label="{QUIZ_LABEL}"]')
         link.wait_for(timeout=30_000)
         notes = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
-            has_text=Path(target.path).name)
+            has_text=Path(target.path).name
+        )
         for click in (1, 2):
             link.click()
             deadline = time.monotonic() + 30
@@ -235,7 +281,8 @@ def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
             page.wait_for_timeout(500)
             assert not _heading_in_view(page, QUIZ_LABEL)
             page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(
-                has_text=Path(bank.page).name).click()
+                has_text=Path(bank.page).name
+            ).click()
     finally:
         context.close()
         _set_windowing(url, "none")

@@ -56,7 +56,9 @@ def test_next_link_navigates_to_the_following_page(open_page, site_url):
 
 def test_sidebar_links_to_every_week(open_page):
     page, _ = open_page("intro.html")
-    links = page.eval_on_selector_all("nav.bd-links a", "els => els.map(e => e.getAttribute('href'))")
+    links = page.eval_on_selector_all(
+        "nav.bd-links a", "els => els.map(e => e.getAttribute('href'))"
+    )
     for week in ("week1/index.html", "week2/index.html", "week3/index.html", "labs/index.html"):
         assert any(href and href.endswith(week) for href in links), (week, links)
 

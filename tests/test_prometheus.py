@@ -4,7 +4,7 @@ The command-line server (``python -m utils.deployment serve``) serves a stub mod
 known time per call, so the latency bucket of every answer is known; the test sends known good
 and bad requests, then checks ``GET /metrics`` with ``promtool check metrics`` and against the
 requests sent, and asks a real Prometheus for the p99 and the error ratio with PromQL. The rules
-of ``deploy/prometheus`` are checked and unit-tested with ``promtool``.
+of ``utils/deployment/prometheus_config`` are checked and unit-tested with ``promtool``.
 
 Prometheus is a program apart from Python (``apt-get install prometheus``, which installs
 ``promtool`` too). Without it these tests are skipped, except in CI (the variable ``CI`` set),
@@ -32,7 +32,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from utils.deployment.prometheus import (
-    DEPLOY_DIR,
+    CONFIG_DIR,
     INSTALL_HINT,
     PrometheusNotFound,
     PrometheusServer,
@@ -237,20 +237,20 @@ def test_a_real_prometheus_gives_the_p99_bucket_and_the_error_ratio(
 
 def test_the_rules_pass_promtool_check_and_their_unit_tests() -> None:
     _need("promtool")
-    check = promtool("check", "rules", "rules.yml", cwd=DEPLOY_DIR)
+    check = promtool("check", "rules", "rules.yml", cwd=CONFIG_DIR)
     assert check.returncode == 0 and "SUCCESS: 11 rules found" in check.stdout, check
-    tested = promtool("test", "rules", "rules_test.yml", cwd=DEPLOY_DIR)
+    tested = promtool("test", "rules", "rules_test.yml", cwd=CONFIG_DIR)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested
 
 
 def test_the_config_filled_in_from_the_template_passes_promtool(tmp_path: Path) -> None:
     _need("promtool")
     config = _config(
-        (DEPLOY_DIR / "prometheus.yml").read_text(), ["http://127.0.0.1:8123"], "500ms"
+        (CONFIG_DIR / "prometheus.yml").read_text(), ["http://127.0.0.1:8123"], "500ms"
     )
     assert 'targets: ["127.0.0.1:8123"]' in config and "scrape_interval: 500ms" in config
     (tmp_path / "prometheus.yml").write_text(config)
-    shutil.copy(DEPLOY_DIR / "rules.yml", tmp_path / "rules.yml")
+    shutil.copy(CONFIG_DIR / "rules.yml", tmp_path / "rules.yml")
     check = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
     assert check.returncode == 0, check
     with pytest.raises(ValueError, match="exactly one 'targets' line"):

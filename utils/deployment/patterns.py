@@ -4,8 +4,8 @@ Introduced in week1/03_deployment_patterns.ipynb and used again by the final pro
 (project/05_deployment.ipynb: shadow mode and a canary between two servers;
 project/06_monitoring.ipynb: blue/green). Nothing here needs Kubernetes or a network: a *router*
 decides which arm a request goes to, and anything with a ``predict_proba(X)`` method is a model
-(the :class:`Predictor` protocol, the one the serving code uses too: it is defined in
-:mod:`utils.deployment.serving.predictors`, which imports no web framework). Each pattern
+(the :class:`~utils.deployment.serving.Predictor` protocol, the one the serving code uses too: it is defined in
+``utils.deployment.serving.predictors``, which imports no web framework). Each pattern
 answers ``predict_proba(X)`` like a model (a canary once it is given its ``models``), so the
 same objects can sit inside the serving app.
 
@@ -13,7 +13,7 @@ same objects can sit inside the serving app.
   a ramp of traffic shares, guardrail evaluation and an exact rollback to 0 %.
 - :class:`ShadowDeployment`: the primary model answers; a sampled copy of the traffic goes to the
   shadow model, whose failures and time-outs are counted and never reach the caller. It is
-  defined in :mod:`utils.deployment.shadow` and re-exported here.
+  defined in ``utils.deployment.shadow`` and re-exported here.
 - :class:`BlueGreen`: two full environments, one live; switch and instant rollback.
 """
 
@@ -260,7 +260,7 @@ class CanaryRollout:
     def predict_proba(self, X: Any, key: str | None = None) -> npt.NDArray[np.float64]:
         """Route ``key`` and return the ``(n, k)`` probabilities of that arm's model for ``X``.
 
-        The rollout is a :class:`Predictor` like any model: every row of ``X`` is answered by
+        The rollout is a :class:`~utils.deployment.serving.Predictor` like any model: every row of ``X`` is answered by
         the arm ``key`` is routed to. :meth:`predict_proba_with_arm` also says which arm that
         was. The model's output is checked (one row per input, finite probabilities); a model
         bug raises ``ValueError`` naming the arm.

@@ -2,8 +2,8 @@
 
 :func:`start_prometheus` runs the ``prometheus`` program (installed apart from Python: see
 :data:`INSTALL_HINT`) on this machine only (127.0.0.1, a free port), with a temporary data
-folder and the repository's configuration, ``deploy/prometheus/prometheus.yml``, whose target
-(the server to watch) and intervals it fills in. The rules of ``deploy/prometheus/rules.yml``
+folder and the configuration shipped with this package, ``prometheus_config/prometheus.yml``, whose target
+(the server to watch) and intervals it fills in. The rules of ``prometheus_config/rules.yml``
 are loaded with it. It returns once Prometheus has scraped every target once; the
 :class:`PrometheusServer` it returns answers PromQL through Prometheus' HTTP API, as pandas
 objects (:meth:`~PrometheusServer.query`, :meth:`~PrometheusServer.query_range`), and
@@ -42,7 +42,7 @@ from utils._validation import check_number
 from utils.deployment.serving.background import free_port
 
 __all__ = [
-    "DEPLOY_DIR",
+    "CONFIG_DIR",
     "INSTALL_HINT",
     "PrometheusNotFound",
     "PrometheusServer",
@@ -51,8 +51,9 @@ __all__ = [
     "start_prometheus",
 ]
 
-#: The repository's Prometheus files: prometheus.yml (the template), rules.yml, rules_test.yml.
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+#: Where the Prometheus files that ship with the package are (the template prometheus.yml,
+#: rules.yml and rules_test.yml).
+CONFIG_DIR = Path(__file__).resolve().parent / "prometheus_config"
 
 #: How to install Prometheus, said whenever it is missing.
 INSTALL_HINT = (
@@ -99,7 +100,7 @@ def promtool(
     """Run ``promtool ARGS`` and return the finished process (``returncode``, ``stdout``,
     ``stderr``), whether or not it succeeded.
 
-    For example ``promtool("test", "rules", "rules_test.yml", cwd=DEPLOY_DIR)``, or
+    For example ``promtool("test", "rules", "rules_test.yml", cwd=CONFIG_DIR)``, or
     ``promtool("check", "metrics", stdin=text)`` on the text of a ``GET /metrics``.
     Raises :class:`PrometheusNotFound` when promtool is not installed.
     """
@@ -144,7 +145,7 @@ def _config(template: str, targets: Sequence[str], interval: str) -> str:
         if n != 1:
             raise ValueError(
                 f"the Prometheus template must have exactly one {key!r} line "
-                f"(found {n}); see deploy/prometheus/prometheus.yml"
+                f"(found {n}); see utils/deployment/prometheus_config/prometheus.yml"
             )
     return template
 
@@ -391,8 +392,8 @@ def start_prometheus(
     targets: str | Sequence[str],
     *,
     scrape_interval: float = 1.0,
-    rules: str | Path | None = DEPLOY_DIR / "rules.yml",
-    template: str | Path = DEPLOY_DIR / "prometheus.yml",
+    rules: str | Path | None = CONFIG_DIR / "rules.yml",
+    template: str | Path = CONFIG_DIR / "prometheus.yml",
     wait: bool = True,
     timeout: float = 30.0,
 ) -> PrometheusServer:

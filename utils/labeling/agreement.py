@@ -134,7 +134,7 @@ def cohen_kappa(
     ``1 - sum(w * observed) / sum(w * expected)`` over the confusion table, where ``expected``
     comes from each labeller's own label frequencies. The wrapper adds two things:
 
-    - **the input checks of** :mod:`utils`: no missing labels, one kind of label (numbers or
+    - **the input checks of** ``utils``: no missing labels, one kind of label (numbers or
       strings, not both), the same length, pandas inputs paired by position, and ``labels``
       holding every label used. scikit-learn would compare ``1`` and ``"1"`` as different
       labels, or count NaN as a label.

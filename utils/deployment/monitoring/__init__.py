@@ -3,16 +3,16 @@
 Introduced in week1/04_monitoring.ipynb (drift in week1/02_key_challenges.ipynb) and used in
 project/06_monitoring.ipynb. One module per idea; every public name is importable from here:
 
-- :mod:`utils.deployment.monitoring.profile`: :class:`ReferenceProfile` (and its
+- ``utils.deployment.monitoring.profile``: :class:`ReferenceProfile` (and its
   :class:`ColumnProfile` per column), the reference fitted once and stored as JSON.
-- :mod:`utils.deployment.monitoring.statistics`: the drift statistics (Kolmogorov-Smirnov,
+- ``utils.deployment.monitoring.statistics``: the drift statistics (Kolmogorov-Smirnov,
   Wasserstein, PSI, Jensen-Shannon, chi-square), private: the pages reach them through
   :func:`drift_report`.
-- :mod:`utils.deployment.monitoring.drift`: :func:`drift_report`, :class:`DriftReport` and
+- ``utils.deployment.monitoring.drift``: :func:`drift_report`, :class:`DriftReport` and
   :func:`prediction_drift`.
-- :mod:`utils.deployment.monitoring.alerts`: :class:`AlertRule`, :func:`evaluate_alerts` and
+- ``utils.deployment.monitoring.alerts``: :class:`AlertRule`, :func:`evaluate_alerts` and
   :func:`reference_thresholds`.
-- :mod:`utils.deployment.monitoring.latency`: :class:`LatencyTracker`.
+- ``utils.deployment.monitoring.latency``: :class:`LatencyTracker`.
 
 The design follows the anchors' lessons (see the book's design notes):
 

@@ -50,7 +50,8 @@ class Predictor(Protocol):
     ``k`` classes. This is all that :mod:`utils.deployment.patterns` (canary, shadow, blue/green)
     and :func:`utils.deployment.serving.create_app` require; ``create_app`` also reads the
     optional attributes ``input_shape``, ``n_classes``, ``classes`` and ``framework`` when a
-    predictor has them (:class:`KerasPredictor` and :class:`SklearnPredictor` do).
+    predictor has them (:class:`~utils.deployment.serving.KerasPredictor` and
+    :class:`~utils.deployment.serving.SklearnPredictor` do).
     """
 
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]: ...

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -227,13 +228,17 @@ def test_the_quiz_works_from_an_installed_wheel(tmp_path: Path) -> None:
     )
     outside = tmp_path / "elsewhere"
     outside.mkdir()
+    # The environment's packages (pydantic, PyYAML, ...) without its .pth files: those hold the
+    # editable install of utils, whose import hook would win over sys.path.
+    packages = sysconfig.get_paths()["purelib"]
     script = textwrap.dedent(f"""
         import sys, warnings
         sys.path.insert(0, {str(target)!r})
+        sys.path.append({packages!r})
         warnings.simplefilter("error")  # a link that does not resolve is a QuizLinkWarning
         import utils.quiz as quiz
         assert quiz.__file__.startswith({str(target)!r}), quiz.__file__
-        assert not any(p.startswith({str(ROOT)!r}) for p in sys.path if p), sys.path
+        assert {str(ROOT)!r} not in sys.path and "" not in sys.path, sys.path
         html = quiz.render_html("w2_qb", strict=True)
         assert html.count('class="mlq-question"') == len(quiz.load_bank("w2_qb").questions)
         assert "mlq-ref-missing" not in html and "<script>" in html and "<style>" in html
@@ -243,9 +248,10 @@ def test_the_quiz_works_from_an_installed_wheel(tmp_path: Path) -> None:
         assert 'data-mlq-label="syl-' in shown.feedback(k)
         print(len(quiz.bank_ids()), "banks")
     """)
-    # -I: no PYTHONPATH, no user site, not the current folder; the repository is not on the path
+    # -I: no PYTHONPATH, no user site, not the current folder; -S: no site-packages until the
+    # script adds them (without the editable install's hook); the repository is not on the path
     done = subprocess.run(
-        [sys.executable, "-I", "-c", script],
+        [sys.executable, "-I", "-S", "-c", script],
         cwd=outside,
         capture_output=True,
         text=True,

@@ -223,9 +223,10 @@ def _sessions(url: str) -> list[str]:
     return sorted(s["path"] for s in found)
 
 
-# JupyterLab 4.6's default is contentVisibility; "full" attaches only the cells on screen, and
-# "none" (the fixture's setting) attaches every cell.
-@pytest.mark.parametrize("windowing", ["contentVisibility", "full", "none"])
+# JupyterLab 4.6's default is contentVisibility, what a learner meets; "full" (only the cells on
+# screen attached) and "none" (the fixture's setting, every cell attached) passed the same test
+# when it was written, and are left out of the suite to keep it under its ten minutes.
+@pytest.mark.parametrize("windowing", ["contentVisibility"])
 def test_a_quiz_link_opens_the_notes_at_the_section_in_the_same_window(
     browser: object, lab: tuple[str, Path], windowing: str
 ) -> None:

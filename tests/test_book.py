@@ -224,3 +224,15 @@ def test_each_lab_sits_in_its_week_and_the_reading_order_starts_with_the_data() 
     intro = (ROOT / "intro.md").read_text()
     reading = intro[intro.index("**Read it online.**") :]
     assert re.search(r"\{doc\}`([^`]+)`", reading).group(1) == "start/data"
+
+
+def test_the_front_page_gives_the_readme_setup_command_and_no_made_up_address() -> None:
+    """One way to set up: the front page shows the README's quick start, word for word; and no
+    repository address appears while the book has none (a dead clone command or button)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("<!-- quickstart-setup -->") :]
+    setup = block.split("```bash\n", 1)[1].split("```", 1)[0].strip()
+    intro = (ROOT / "intro.md").read_text()
+    assert setup in intro, "intro.md's setup command differs from README.md's quick start"
+    config = (ROOT / "_config.yml").read_text()
+    assert "github.com" not in intro + config

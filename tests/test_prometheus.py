@@ -16,10 +16,8 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import httpx
 import joblib
 import numpy as np
 import pytest
+from _cli_server import launch, wait_until_healthy
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,7 +40,7 @@ from utils.deployment.prometheus import (
     promtool,
     start_prometheus,
 )
-from utils.deployment.serving import create_app, free_port
+from utils.deployment.serving import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,40 +98,12 @@ def server(
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("prom_stub_model", None)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "utils.deployment",
-            "serve",
-            "stub.joblib",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = launch("stub.joblib", cwd=folder)
     prom = (
         start_prometheus(url, scrape_interval=0.5, wait=False) if prometheus_available() else None
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                httpx.get(f"{url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the CLI server did not start within 60 s"
-                time.sleep(0.1)
+        wait_until_healthy(proc, url)
         with httpx.Client(base_url=url, timeout=10) as http:
             for body, status in GOOD + BAD:
                 assert http.post("/predict", json={"inputs": body}).status_code == status

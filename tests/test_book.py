@@ -236,3 +236,79 @@ def test_the_front_page_gives_the_readme_setup_command_and_no_made_up_address() 
     assert setup in intro, "intro.md's setup command differs from README.md's quick start"
     config = (ROOT / "_config.yml").read_text()
     assert "github.com" not in intro + config
+
+
+# --- Light pages: what a page loads (_ext/light_pages.py, tools/build_book.py) ---
+
+sys.path.insert(0, str(ROOT / "_ext"))
+import build_book  # noqa: E402
+import light_pages  # noqa: E402
+
+
+def test_light_pages_keeps_the_icon_rules_the_site_uses_and_the_glyphs_it_draws() -> None:
+    css = (
+        ".fa-solid{font-weight:900}"
+        '.fa-magnifying-glass:before,.fa-search:before{content:"\\f002"}'
+        '.fa-bell:before{content:"\\f0f3"}'
+        '.fa-0:before{content:"0"}'
+        ':root{--pst-icon-lightbulb:"\uf0eb"}.onthispage:after{content:"\\f107"}'
+    )
+    used = light_pages.icon_names(['<i class="fa-solid fa-search"></i>', 'icon("fa-0")'])
+    trimmed, codepoints = light_pages.trim_icon_rules(css, used)
+    assert ".fa-magnifying-glass:before,.fa-search:before" in trimmed  # kept with its alias
+    assert ".fa-bell" not in trimmed and ".fa-solid{font-weight:900}" in trimmed
+    assert codepoints == {0xF002, ord("0"), 0xF0EB, 0xF107}
+
+
+def test_light_pages_finds_math_and_still_fits_the_installed_theme() -> None:
+    assert light_pages.has_math(
+        '<p>F1 is <span class="math notranslate nohighlight">\\(x\\)</span>'
+    )
+    assert light_pages.has_math('<div class="math notranslate nohighlight">\\[x\\]</div>')
+    assert not light_pages.has_math('<section class="tex2jax_ignore mathjax_ignore">')
+    import pydata_sphinx_theme
+
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+    for name in ("static/webpack-macros.html", "layout.html"):
+        path = theme / name
+        edited, missed = light_pages.edit_template(str(path), path.read_text())
+        assert missed == [], f"the theme's {name} changed; update _ext/light_pages.py"
+        assert "fontawesome.js" not in edited
+    assert (
+        light_pages.LIGHT_CSS
+        in light_pages.edit_template(
+            str(theme / "static/webpack-macros.html"),
+            (theme / "static/webpack-macros.html").read_text(),
+        )[0]
+    )
+
+
+def test_page_weights_count_the_files_a_page_references(tmp_path: Path) -> None:
+    static = tmp_path / "_static"
+    (static / "fonts").mkdir(parents=True)
+    (static / "fonts" / "icons.woff").write_bytes(b"f" * 300)
+    (static / "fonts" / "unused.ttf").write_bytes(b"t" * 5000)
+    (static / "site.css").write_text(
+        "@font-face{font-family:I;src:url(fonts/icons.woff) format('woff'),"
+        "url(fonts/unused.ttf)}" + " " * 100
+    )
+    (static / "app.js").write_bytes(b"j" * 1000)
+    (static / "embed-amd.js").write_bytes(b"w" * 9000)
+    (tmp_path / "plot.png").write_bytes(b"p" * 2000)
+    page = (
+        '<link rel="stylesheet" href="_static/site.css?v=1" />'
+        '<link rel="preload" as="script" href="_static/app.js?v=1" />'
+        '<script src="_static/app.js?v=1"></script><img src="plot.png" alt="a plot"/>'
+        '<link rel="next" href="other.html" /><script src="https://cdn.example/x.js"></script>'
+    )
+    (tmp_path / "page.html").write_text(page)
+    (tmp_path / "widgets.html").write_text('<script src="_static/embed-amd.js"></script>')
+    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=page.html" />')
+    css = len((static / "site.css").read_bytes())
+    weights = {w.page: w for w in build_book.page_weights(tmp_path)}
+    assert set(weights) == {"page.html", "widgets.html"}  # the redirect is not a page
+    assert weights["page.html"].bytes == len(page) + css + 300 + 1000 + 2000
+    assert not weights["page.html"].widgets and weights["widgets.html"].widgets
+    report = build_book.weight_report(tmp_path)
+    assert "without widgets (1 pages): 0.00-0.00 MB, heaviest page.html" in report
+    assert "with widgets (1 pages)" in report and "heaviest widgets.html" in report

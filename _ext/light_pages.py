@@ -140,6 +140,7 @@ def _is_mathjax(asset: Any, mathjax_path: str) -> bool:
 def _on_page(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
+    app.light_pages_rendered = True  # type: ignore[attr-defined]
     body = str(context.get("body", "") or "")
     scripts = context.get("script_files")
     styles = context.get("css_files")
@@ -294,6 +295,8 @@ def write_light_icons(outdir: Path) -> list[str]:
 def _on_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    if not getattr(app, "light_pages_rendered", False):
+        return  # no page was out of date: nothing was written, the last build's files stand
     edited = getattr(app, "light_pages_edited", set())
     for tail, _, _ in _TEMPLATE_EDITS:
         if tail not in edited and app.builder.name == "html":

@@ -243,18 +243,31 @@ def build() -> int:
                 "build_book: jupyter-book is not installed; run: pip install -r requirements.txt"
             )
         jupyter_book = Path(found)
-    # Sphinx copies the vendored files over the previous build's and deletes nothing: remove the
-    # old copies first, so that the site holds exactly what _vendor/ holds.
-    site_vendor = BUILD_STAMP.parent / "_static" / "vendor"
-    for entry in VENDOR.iterdir():
+    cmd = [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"]
+    print("build_book:", " ".join(cmd[1:]), flush=True)
+    code = subprocess.run(cmd, cwd=ROOT).returncode
+    sync_vendor(BUILD_STAMP.parent / "_static" / "vendor")
+    return code
+
+
+def sync_vendor(site_vendor: Path) -> None:
+    """Make the site's vendored files exactly what _vendor/ holds.
+
+    Sphinx copies static files over the previous build's and deletes nothing (older builds
+    shipped all of MathJax), and copies nothing at all when no page is out of date; so the copy
+    is made here, after every build.
+    """
+    site_vendor.mkdir(parents=True, exist_ok=True)
+    for entry in VENDOR.iterdir():  # the theme's own vendor files sit beside ours: leave them
         old = site_vendor / entry.name
         if old.is_dir():
             shutil.rmtree(old)
         elif old.exists():
             old.unlink()
-    cmd = [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"]
-    print("build_book:", " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd, cwd=ROOT).returncode
+        if entry.is_dir():
+            shutil.copytree(entry, old)
+        else:
+            shutil.copy2(entry, old)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,8 @@ files (1.2 MB, most of it the combined TeX-to-CommonHTML build) come on top and 
 their own; and the API reference, whose HTML alone is 0.9 MB, has an allowance of its own. The
 same pass checks that MathJax loads on the pages with math only, that no request leaves
 127.0.0.1, and that every FontAwesome glyph the pages draw is in the trimmed fonts
-(_ext/light_pages.py). Pages with widgets are left out.
+(_ext/light_pages.py). Pages with widgets are left out: the ipywidgets manager, or a knob
+(utils/knobs.py), whose precomputed frames are the widget of the static site.
 """
 
 from __future__ import annotations
@@ -139,7 +140,11 @@ def test_pages_without_widgets_are_light(browser, site_url: str, built_site: Pat
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     weights, problems = {}, []
     htmls = {path: (built_site / path).read_text(encoding="utf-8") for path in _pages(built_site)}
-    widget_pages = [path for path, html in htmls.items() if "embed-amd.js" in html]
+    widget_pages = [
+        path
+        for path, html in htmls.items()
+        if "embed-amd.js" in html or 'class="mlprod-knob"' in html
+    ]
     paths = [path for path in htmls if path not in widget_pages]
     visits = {}
     try:

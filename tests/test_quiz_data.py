@@ -24,15 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import book_labels  # noqa: E402  (tools/ is a folder of scripts, not a package)
 import quiz_data  # noqa: E402
-
-PAGES = {
-    "w1_qa": "week1/quiz_lifecycle.ipynb",
-    "w1_qb": "week1/quiz_deployment.ipynb",
-    "w2_qa": "week2/quiz_selecting_training.ipynb",
-    "w2_qb": "week2/quiz_modeling_challenges.ipynb",
-    "w3_qa": "week3/quiz_data_stage.ipynb",
-    "w3_pq": "week3/quiz_scoping.ipynb",
-}
+from test_quiz import PAGES  # noqa: E402  (each bank's quiz page, kept in one place)
 
 
 def _notebook(cells: list[str]) -> str:

@@ -27,6 +27,11 @@ RUNTIME_ONLY = {
     "tensorflow": "the Keras backend on ARM64 (keras imports it)",
     "fastapi-offline": "Swagger UI files served by /docs (read with importlib.resources)",
     "pyarrow": "the bench extra: benchmarks/labeling.py builds Arrow-backed string columns",
+    "cleanlab": "the bench extra: the label-issue benchmark and tests/test_anchor_cleanlab.py",
+    "evidently": "the bench extra: the drift benchmark and tests/test_anchor_evidently.py",
+    "fairlearn": "the bench extra: the sliced-metrics benchmark and tests/test_anchor_fairlearn.py",
+    "litserve": "the bench extra: a baseline server of benchmarks/serving.py",
+    "snorkel": "the bench extra: the labeling benchmark and tests/test_anchor_snorkel.py",
 }
 
 #: Entries of requirements.txt that are commands or plugins rather than imports, and why.

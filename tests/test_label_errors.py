@@ -11,7 +11,10 @@ from utils.labeling.label_errors import (
     LabelIssues,
     _check_inputs,
     _confident_joint,
+    _keep_at_least,
     _quality,
+    _round_preserving_sum,
+    _smallest,
     _thresholds,
     find_label_issues,
 )
@@ -104,6 +107,60 @@ def test_quality_scores_known_values():
     np.testing.assert_allclose(
         _quality(y, q, "normalized_margin"), [(0.6 - 0.3 + 1) / 2, (0.3 - 0.5 + 1) / 2]
     )
+
+
+def test_calibration_ties_round_half_to_even_as_cleanlab():
+    # Class 0 has 10 examples: three at p0 = 0.1 (confident as class 1, since t1 = 0.9), one at
+    # 0.95 (confident as 0; t0 = (0.3 + 1.35 + 0.95) / 10 = 0.26) and six between 0.20 and 0.25
+    # (below both thresholds). Class 1 has 6 examples, all confident as 1.
+    p0 = np.array([0.1, 0.1, 0.1, 0.20, 0.21, 0.22, 0.23, 0.24, 0.25, 0.95] + [0.1] * 6)
+    labels = np.array([0] * 10 + [1] * 6)
+    p = np.c_[p0, 1 - p0]
+    y, q = _check_inputs(labels, p)
+    np.testing.assert_array_equal(
+        _confident_joint(y, q, _thresholds(y, q), calibrate=False)[0], [[1, 3], [0, 6]]
+    )
+    # Calibrated, row 0 is [1, 3] / 4 * 10 = [2.5, 7.5]. cleanlab's round_preserving_sum rounds
+    # half to even, 2.5 -> 2 and 7.5 -> 8, and the row already sums to 10: [2, 8]. (Flooring
+    # and giving the missing unit to the first largest remainder gave [3, 7].)
+    res = find_label_issues(labels, p)
+    np.testing.assert_array_equal(res.confident_joint, [[2, 8], [0, 6]])
+    # So 8 examples labelled 0 are flagged, those with the largest p1 - p0: the three at 0.1
+    # and the five lowest of the six in between (0.25 survives).
+    np.testing.assert_array_equal(np.flatnonzero(res.mask), [0, 1, 2, 3, 4, 5, 6, 7])
+
+
+def test_round_preserving_sum_moves_the_largest_errors():
+    # 0.6 + 0.8 + 0.7 = 2.1, which rounds to 2; rounding each gives 1 + 1 + 1 = 3, so one value
+    # goes back down: the one rounding pushed up the most (0.6 -> 1, by 0.4).
+    np.testing.assert_array_equal(_round_preserving_sum(np.array([0.6, 0.8, 0.7])), [0, 1, 1])
+    np.testing.assert_array_equal(_round_preserving_sum(np.array([0.5, 1.5, 3.0])), [0, 2, 3])
+
+
+def test_a_label_tied_with_the_argmax_is_not_flagged():
+    # Example 2 is labelled 1 with p = [0.5, 0.5]: argmax says 0, but cleanlab gives the given
+    # label a 1e-6 head start before comparing, so an exact tie is never an issue.
+    labels = np.array([0, 0, 1, 1])
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.5], [0.2, 0.8]])
+    for fb in ("predicted_neq_given", "prune_by_noise_rate", "confident_learning"):
+        assert find_label_issues(labels, p, filter_by=fb).n_issues == 0
+
+
+def test_keep_at_least_truncates_like_cleanlab():
+    # min_examples_per_class = 5: row 0's diagonal goes 2 -> 5, the 3 added come evenly off its
+    # two non-zero noise cells (3 - 1.5 each), and cleanlab truncates 1.5 to 1 (astype(int)).
+    cj = np.array([[2, 3, 3], [0, 4, 0], [0, 0, 4]])
+    np.testing.assert_array_equal(_keep_at_least(cj, 5), [[5, 1, 1], [0, 5, 0], [0, 0, 5]])
+
+
+def test_smallest_selects_what_a_full_sort_selects():
+    rng = np.random.default_rng(0)
+    distinct = rng.random(1000)
+    assert set(_smallest(distinct, 40)) == set(np.argsort(distinct)[:40])
+    # a tie at the boundary: which of the equal values are taken is the full sort's choice
+    tied = np.round(distinct, 1)
+    np.testing.assert_array_equal(_smallest(tied, 40), np.argsort(tied)[:40])
+    np.testing.assert_array_equal(np.sort(_smallest(tied, 2000)), np.arange(1000))
 
 
 # ---------------------------------------------------------------- planted flips

@@ -3,10 +3,13 @@
 A first visit to a page used to transfer 2.7-4 MB, most of it the same files on every page. What
 each part was, and what this extension does about it:
 
-- **MathJax on pages without math** (1.2 MB). Sphinx's MathJax extension counts a page as having
-  equations when any page of its toctree has some (a rule meant for single-page builds), so the
-  front page and the week and project index pages loaded it. A page now loads MathJax and its
-  configuration only when its own body holds a math element.
+- **MathJax** (1.2 MB: its combined TeX-to-CommonHTML build and fonts), which every page loaded,
+  then every page with math. No page loads it now: the formulas are drawn as SVG when the book is
+  built (tools/build_book.py runs MathJax in Node over the built pages). This extension registers
+  the math renderer that does Sphinx's part (:data:`MATH_RENDERER`): it writes each formula's TeX
+  into the page exactly as Sphinx's MathJax renderer does (``\\(..\\)`` in a ``math`` span,
+  ``\\[..\\]`` or an amsmath environment in a ``math`` div, with myst-parser's handling of
+  amsmath blocks) and adds no script.
 - **FontAwesome's JavaScript** (1.5 MB, ``_static/scripts/fontawesome.js``), which swapped every
   icon for an SVG. The theme's stylesheet already draws the same icons (FontAwesome 6.5.2, the
   script's own release) with the webfonts the theme ships, so the script is dropped and the icons
@@ -23,7 +26,7 @@ each part was, and what this extension does about it:
 The FontAwesome script and the search index are written by the theme's templates, not listed in
 the page's context: this extension edits those two template sources as Jinja loads them (the
 installed theme is untouched) and warns, which fails the strict build, if a theme release moves
-them. On pages with math it also adjusts MathJax's menu (:data:`MATHJAX_MENU`).
+them.
 """
 
 from __future__ import annotations
@@ -34,11 +37,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from myst_parser.sphinx_ext.mathjax import html_visit_displaymath
 from sphinx.application import Sphinx
+from sphinx.ext.mathjax import html_visit_math
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
+#: The name of the math renderer (``html_math_renderer`` in _config.yml): Sphinx's MathJax markup,
+#: no script; tools/build_book.py turns the markup into SVG.
+MATH_RENDERER = "svg_at_build"
 #: The theme's stylesheet and the copy this extension writes, with its icon rules cut.
 THEME_CSS = "_static/styles/pydata-sphinx-theme.css"
 LIGHT_CSS = "_static/styles/pydata-sphinx-theme.light.css"
@@ -87,34 +95,6 @@ ICON_RULES = """
 .bd-header-article .btn i.fa-lg { font-size: 1.3rem; }
 """
 
-#: Runs before MathJax starts. It greys out the SVG renderer in MathJax's menu (the site ships
-#: the CommonHTML output only), and works around mathjax/MathJax#3124: in MathJax 3.2.2, switching
-#: the accessibility tools on from the menu made every formula of the page vanish, because the
-#: menu re-typeset the page without waiting for the speech rules to load. The fix is the one
-#: MathJax's maintainers give in that issue: run the menu's re-typesetting under
-#: ``handleRetriesFor``, which waits for files still loading and tries again.
-MATHJAX_MENU = """
-window.MathJax = window.MathJax || {};
-window.MathJax.startup = Object.assign(window.MathJax.startup || {}, {
-  ready: function () {
-    var mathjax = MathJax._.mathjax.mathjax;
-    var STATE = MathJax._.core.MathItem.STATE;
-    var Menu = MathJax._.ui.menu.Menu.Menu;
-    var rerender = Menu.prototype.rerender;
-    Menu.prototype.rerender = function (start) {
-      var menu = this;
-      return mathjax.handleRetriesFor(function () {
-        rerender.call(menu, start === undefined ? STATE.TYPESET : start);
-      });
-    };
-    MathJax.startup.defaultReady();
-    var ui = MathJax.startup.document.menu;
-    var svg = ui && ui.menu && ui.menu.findID("Settings", "Renderer", "SVG");
-    if (svg) svg.disable();
-  },
-});
-"""
-
 
 def _name(asset: Any) -> str:
     return str(getattr(asset, "filename", asset) or "")
@@ -125,16 +105,8 @@ def _body(asset: Any) -> str:
 
 
 def has_math(body: str) -> bool:
-    """True if a page's rendered body holds a math element (Sphinx's ``math`` span or div)."""
+    """True if a page's rendered body holds a math element (its TeX, or the SVG drawn from it)."""
     return bool(_MATH.search(body))
-
-
-def _is_mathjax(asset: Any, mathjax_path: str) -> bool:
-    """MathJax's script or its configuration (Sphinx writes a local path under ``_static/``)."""
-    name = _name(asset).removeprefix("_static/")
-    return name == mathjax_path.removeprefix("_static/") or _body(asset).lstrip().startswith(
-        "window.MathJax"
-    )
 
 
 def _on_page(
@@ -145,11 +117,16 @@ def _on_page(
     scripts = context.get("script_files")
     styles = context.get("css_files")
     if scripts is not None:
-        if has_math(body):
-            if any(_name(a) and _is_mathjax(a, app.config.mathjax_path) for a in scripts):
-                app.builder.add_js_file("", body=MATHJAX_MENU)
-        else:
-            scripts[:] = [a for a in scripts if not _is_mathjax(a, app.config.mathjax_path)]
+        for asset in scripts:
+            if "mathjax" in _name(asset).lower() or _body(asset).lstrip().startswith(
+                "window.MathJax"
+            ):
+                logger.warning(
+                    "light_pages: %s loads MathJax (%s); its formulas are drawn at build time",
+                    pagename,
+                    _name(asset) or "an inline script",
+                    type="light_pages",
+                )
     if not _DESIGN.search(body):
         if scripts is not None:
             scripts[:] = [a for a in scripts if Path(_name(a)).name != "design-tabs.js"]
@@ -314,8 +291,11 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # option changes, so an edit here reaches pages whose sources did not change.
     fingerprint = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     app.add_config_value("light_pages_fingerprint", fingerprint, "html")
+    app.add_html_math_renderer(
+        MATH_RENDERER, (html_visit_math, None), (html_visit_displaymath, None)
+    )
     app.connect("builder-inited", _wrap_template_loader)
-    # After sphinx.ext.mathjax (500), which adds MathJax to the page's scripts.
+    # After every extension that adds scripts (sphinx.ext.mathjax's, 500, among them).
     app.connect("html-page-context", _on_page, priority=800)
     app.connect("build-finished", _on_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

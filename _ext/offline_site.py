@@ -5,8 +5,8 @@
   twice, which raises a JavaScript error on every page.
 - On pages with widgets, runs a small script before require.js and the ipywidgets manager
   (embed-amd.js) that points them at the manager's fonts in ``_static/vendor/`` (they would
-  look beside the page) and gives the manager the
-  one MathJax 2 call it makes, ``MathJax.Hub.Queue``, on top of the MathJax 3 the book serves.
+  look beside the page). The site loads no MathJax (tools/build_book.py draws the formulas as
+  SVG when the book is built), so the manager's one MathJax call never runs: it checks first.
 - Warns (and so fails the strict build) when a page would load a script or a stylesheet from
   another host, so nothing can quietly start depending on a CDN.
 """
@@ -43,15 +43,6 @@ _WIDGETS_PRELUDE = """
     "@jupyter-widgets/html-manager": manager + "/dist/html-manager",
     "@jupyter-widgets/html-manager/dist": manager + "/dist",
   }};
-  function shim() {
-    var mj = window.MathJax;
-    if (!mj || mj.Hub || typeof mj.typesetPromise !== "function") return;
-    mj.Hub = {Queue: function (command) {
-      var element = Array.isArray(command) ? command[2] : undefined;
-      mj.typesetPromise(element ? [element] : undefined).catch(function () {});
-    }};
-  }
-  document.addEventListener("DOMContentLoaded", shim);
 })();
 """
 

@@ -5,7 +5,8 @@ title holds it: for "kappa" the first results were ``utils.labeling.agreement.co
 its neighbours, for "canary" an attribute, and the chapters that teach the idea came after them.
 searchtools.js keeps a ``Scorer`` object that a page defines before it loads (its documented
 hook); this extension defines one on the search page only, with Sphinx's own weights and a
-``score`` function that lowers every result on the API page by ``API_PENALTY``:
+``score`` function that lowers every result on an API page (a docname under ``api/``: the
+reference's overview and its pages, one per area of ``utils``) by ``API_PENALTY``:
 
 - a page with the word in a title (15) still outranks an API entry named exactly by it
   (11 + 5 = 16, lowered to 6);
@@ -23,7 +24,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-API_DOCNAME = "api"
+#: The folder of the API reference: every document in it is an API page.
+API_FOLDER = "api/"
 API_PENALTY = 10
 
 # The weights are those of Sphinx 7.4's searchtools.js; only ``score`` is added.
@@ -31,7 +33,7 @@ SCORER = """
 var Scorer = {
   score: function (result) {
     var docname = result[0], score = result[4];
-    return docname === "@API@" ? score - @PENALTY@ : score;
+    return docname.indexOf("@API@") === 0 ? score - @PENALTY@ : score;
   },
   objNameMatch: 11,
   objPartialMatch: 6,
@@ -42,7 +44,7 @@ var Scorer = {
   term: 5,
   partialTerm: 2,
 };
-""".replace("@API@", API_DOCNAME).replace("@PENALTY@", str(API_PENALTY))
+""".replace("@API@", API_FOLDER).replace("@PENALTY@", str(API_PENALTY))
 
 
 def _on_page(

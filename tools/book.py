@@ -22,6 +22,7 @@ SOURCE_GLOBS = (
     "*.bib",
     "_static/**/*",
     "_ext/**/*.py",
+    "api/**/*",
     "utils/**/*.py",
     "utils/quiz/**/*",
     *(f"{d}/**/*" for d in CONTENT_DIRS),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
 from utils.deployment.monitoring import (
@@ -28,7 +28,9 @@ from utils.deployment.monitoring.statistics import (
     _chi2_test,
     _js_distance,
     _ks_test,
+    _kstwo_sf,
     _psi,
+    _smirnov_sf,
     _wasserstein_normed,
 )
 
@@ -51,15 +53,13 @@ def test_ks_matches_scipy_exact(a, b):
 
 
 def test_ks_large_matches_scipy_asymptotic():
-    expected = stats.ks_2samp(BIG_A[:12_000], BIG_B[:11_000], method="asymp")
-    d, p = _ks_test(BIG_A[:12_000], BIG_B[:11_000])
-    assert d == pytest.approx(expected.statistic, abs=1e-12)
-    assert p == pytest.approx(expected.pvalue, rel=1e-9)
-    # past an effective size of 10,000 the limiting distribution: within 1 %
-    expected = stats.ks_2samp(BIG_A, BIG_B, method="asymp")
-    d, p = _ks_test(BIG_A, BIG_B)
-    assert d == pytest.approx(expected.statistic, abs=1e-12)
-    assert p == pytest.approx(expected.pvalue, rel=0.01)
+    # past 10,000 values ks_2samp's default method="auto" is Smirnov's asymptotic formula
+    for a, b in [(BIG_A[:12_000], BIG_B[:11_000]), (BIG_A, BIG_B)]:
+        expected = stats.ks_2samp(a, b)
+        assert expected.pvalue == stats.ks_2samp(a, b, method="asymp").pvalue
+        d, p = _ks_test(a, b)
+        assert d == pytest.approx(expected.statistic, abs=1e-12)
+        assert p == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-15)
 
 
 @pytest.mark.parametrize(("a", "b"), [(A, B), (BIG_A, BIG_B), (np.round(A), np.round(B))])
@@ -102,7 +102,12 @@ def test_js_matches_scipy_categorical():
     b = np.array(list("aabbbccccc"), dtype=object)
     p = np.array([3, 4, 2, 1]) / 10
     q = np.array([2, 3, 5, 0]) / 10
-    assert _js_distance(a, b, categorical=True) == pytest.approx(jensenshannon(p, q, base=2))
+    # natural logarithms by default, as evidently (scipy's jensenshannon with base=None)
+    natural = _js_distance(a, b, categorical=True)
+    assert natural == pytest.approx(jensenshannon(p, q), rel=1e-12)
+    base2 = _js_distance(a, b, categorical=True, base=2)
+    assert base2 == pytest.approx(jensenshannon(p, q, base=2), rel=1e-12)
+    assert base2 / natural == pytest.approx(1 / math.sqrt(math.log(2)))  # 1.2011
 
 
 def test_js_matches_scipy_binned():
@@ -110,7 +115,7 @@ def test_js_matches_scipy_binned():
     p = np.diff(np.r_[0, np.searchsorted(np.sort(A), edges, "right"), len(A)])
     q = np.diff(np.r_[0, np.searchsorted(np.sort(B), edges, "right"), len(B)])
     got = _js_distance(A, B, bins=edges)
-    assert got == pytest.approx(jensenshannon(p / p.sum(), q / q.sum(), base=2))
+    assert got == pytest.approx(jensenshannon(p / p.sum(), q / q.sum()), rel=1e-12)
 
 
 def test_psi_known_answer():
@@ -137,7 +142,7 @@ def test_statistics_match_scipy_property(a, b):
     assert _ks_test(a, b)[0] == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
     w = stats.wasserstein_distance(a, b) / max(np.std(a), 1e-3)
     assert _wasserstein_normed(a, b) == pytest.approx(w, rel=1e-7, abs=1e-9)
-    assert 0.0 <= _js_distance(a, b, bins=4) <= 1.0
+    assert 0.0 <= _js_distance(a, b, bins=4) <= math.sqrt(math.log(2)) + 1e-12
 
 
 def test_statistics_reject_bad_input():
@@ -397,6 +402,83 @@ def test_report_validation():
         drift_report(reference, bad)
     with pytest.raises(TypeError, match="reference must be"):
         drift_report([1, 2], reference)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------- exact KS p-values, JS on evidently's scale
+
+# (n_reference, n_current, shift of the current normal): p-values from about 0.97 down to 1e-21,
+# four of them between 0.005 and 0.13, around the threshold 0.05; the largest at a million rows,
+# where a grid of quantiles used to move a p-value near 0.05 by several hundredths
+KS_CASES = [
+    (20_000, 15_000, 0.0),
+    (20_000, 15_000, 0.035),
+    (20_000, 15_000, 0.046),
+    (200_000, 200_000, 0.01),
+    (200_000, 200_000, 0.015),
+    (200_000, 200_000, 0.04),
+    (1_000_000, 1_000_000, 0.0045),
+    (1_000_000, 1_000_000, 0.0055),
+]
+
+
+@pytest.mark.parametrize(("n", "m", "shift"), KS_CASES)
+def test_ks_p_value_in_the_report_equals_scipys(n, m, shift):
+    reference = np.random.default_rng(5).normal(0.0, 1.0, n)
+    current = np.random.default_rng(6).normal(shift, 1.0, m)
+    expected = stats.ks_2samp(reference, current)  # method="auto", as evidently calls it
+    profile = ReferenceProfile.fit(pd.DataFrame({"x": reference}))
+    row = drift_report(profile, pd.DataFrame({"x": current}), method="ks").table.iloc[0]
+    assert row["statistic"] == pytest.approx(expected.statistic, abs=1e-12)
+    assert row["p_value"] == pytest.approx(expected.pvalue, rel=1e-8, abs=1e-9)
+    assert row["drifted"] == (expected.pvalue < 0.05)
+    assert "approximate" not in row["rule"]
+
+
+def test_the_ks_cases_cover_the_threshold():
+    near = [
+        stats.ks_2samp(
+            np.random.default_rng(5).normal(0.0, 1.0, n),
+            np.random.default_rng(6).normal(shift, 1.0, m),
+        ).pvalue
+        for n, m, shift in KS_CASES
+        if n <= 200_000
+    ]
+    assert sum(0.005 < p < 0.15 for p in near) >= 3 and min(near) < 1e-15 and max(near) > 0.3
+
+
+@pytest.mark.parametrize("n", [141, 1_000, 8_571, 50_000])
+@pytest.mark.parametrize("nxsq", [1.0, 2.19, 2.2, 2.5, 10.0, 100.0, 369.9, 370.0])
+def test_kstwo_sf_equals_scipys(n, nxsq):
+    d = math.sqrt(nxsq / n)
+    assert _kstwo_sf(d, float(n)) == pytest.approx(stats.kstwo.sf(d, n), rel=1e-9, abs=1e-15)
+
+
+def test_smirnov_sum_equals_scipys_at_large_sizes():
+    for n, nxsq in [(123_457, 3.0), (500_000, 2.6), (500_000, 40.0)]:
+        d = math.sqrt(nxsq / n)
+        expected = special.smirnov(n, d)
+        assert _smirnov_sf(n, d) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_profile_on_a_grid_says_its_p_value_is_approximate():
+    exact = ReferenceProfile.fit(pd.DataFrame({"x": BIG_A}))
+    assert exact.columns["x"].exact and len(exact.columns["x"].sample) == len(BIG_A)
+    grid = ReferenceProfile.fit(pd.DataFrame({"x": BIG_A}), ecdf_points=1000)
+    current = pd.DataFrame({"x": BIG_B})
+    assert "approximate" in drift_report(grid, current).table["rule"].iloc[0]
+    assert "approximate" not in drift_report(exact, current).table["rule"].iloc[0]
+
+
+def test_js_threshold_is_on_evidentlys_natural_log_scale():
+    # 0.097 in natural logs (evidently's scale, not drifted at 0.1), 0.117 in base 2
+    reference = pd.DataFrame({"c": np.repeat(["a", "b", "c"], [5000, 3000, 2000])})
+    current = pd.DataFrame({"c": np.repeat(["a", "b", "c"], [3640, 3740, 2620])})
+    row = drift_report(reference, current).table.iloc[0]
+    p, q = np.array([5000, 3000, 2000]), np.array([3640, 3740, 2620])
+    assert row["method"] == "jensenshannon"
+    assert row["statistic"] == pytest.approx(jensenshannon(p / p.sum(), q / q.sum()), abs=1e-12)
+    assert 0.09 < row["statistic"] < 0.1 < jensenshannon(p / p.sum(), q / q.sum(), base=2)
+    assert not row["drifted"]
 
 
 # ----------------------------------------------------------------------------- predictions

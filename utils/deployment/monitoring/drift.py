@@ -9,7 +9,11 @@ week1/02_key_challenges.ipynb and project/06_monitoring.ipynb.
   ``method="auto"`` follows evidently's default (up to 1,000 reference values: Kolmogorov-Smirnov
   for numbers, chi-square for categories and numbers with at most 5 distinct values; more: the
   normalised Wasserstein distance for numbers with more than 5 distinct values, the
-  Jensen-Shannon distance otherwise).
+  Jensen-Shannon distance otherwise). The statistics are evidently's too, so its default
+  thresholds mean the same here: the Jensen-Shannon distance is in natural logarithms (evidently
+  calls scipy's ``jensenshannon`` with ``base=None``; at most ``sqrt(ln 2)``, about 0.833) and
+  the KS p-value is ``scipy.stats.ks_2samp``'s (evidently calls it with its default
+  ``method="auto"``).
 - **Two drift rules, each named after its direction**: a test flags a column when its p-value is
   below ``p_value_below`` (0.05 by default), a distance when it is above ``distance_above``
   (0.1 by default). Each row of the report holds the threshold of the rule that decided it.
@@ -250,6 +254,8 @@ def _column_row(
         row["rule"] += f" (p_value from {test})"
     if is_test or distance != method:
         row["rule"] += f" (effect_size from {distance})"
+    if test == "ks" and not col.exact:
+        row["rule"] += " (KS on a grid of reference quantiles: approximate)"
     return row
 
 
@@ -325,10 +331,15 @@ def drift_report(
         missing_tolerance: ``missing_alert`` is set when the missing rate moved by more
             (a number >= 0).
 
-    Against a profile whose numerical columns kept every reference value (``ecdf_points`` or
-    fewer), the KS and Wasserstein statistics equal scipy's. For larger columns the profile keeps
-    a grid of quantiles, so the KS statistic is within about ``1 / ecdf_points`` of the exact one;
-    with a million rows a p-value is sensitive to that much, while the effect sizes are not.
+    The statistics are those of evidently's ``DataDriftPreset``, whose default thresholds these
+    are: the KS p-value equals ``scipy.stats.ks_2samp(reference, current).pvalue`` (its default
+    ``method="auto"``), the normalised Wasserstein distance ``wasserstein_distance / max(std,
+    0.001)``, and the Jensen-Shannon distance is ``scipy.spatial.distance.jensenshannon`` in
+    natural logarithms (``base=None``, at most ``sqrt(ln 2)``, about 0.833). The KS figures are
+    exact when the profile kept every reference value (columns of up to ``ecdf_points`` values,
+    ten million by default); a profile fitted with fewer points keeps a grid of quantiles, the
+    KS statistic is then within about ``1 / ecdf_points`` of the exact one and the row's ``rule``
+    says that its p-value is approximate.
     """
     if isinstance(reference, pd.DataFrame):
         profile = ReferenceProfile.fit(reference, categorical=categorical)

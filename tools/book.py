@@ -18,6 +18,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 #: What the built site is made from: a change to any of these makes ``_build/html`` stale.
 SOURCE_GLOBS = (
     "*.md",
+    "*.ipynb",
     "*.yml",
     "*.bib",
     "_static/**/*",

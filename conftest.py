@@ -43,13 +43,25 @@ NEEDS_EXTRA = {
 }
 
 
+#: Files whose tests share one Ray instance's worth of machine: under ``pytest -n 2`` they run in
+#: the same worker, one after the other, so that two Ray instances never start side by side.
+RAY_GROUP = {"tests/test_ray_engine.py", "week1/05_scaling_out.ipynb"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip notebooks whose extra is missing; group the tests for ``pytest -n 2 --dist loadgroup``.
+
+    Each file is one group (a notebook's cells must run in order, in one kernel, and a module's
+    fixtures are set up once), except the Ray files, which share one group.
+    """
     for item in items:
         path = Path(str(item.path)).resolve()
         try:
             relative = path.relative_to(ROOT).as_posix()
         except ValueError:
             continue
+        group = "ray" if relative in RAY_GROUP else relative
+        item.add_marker(pytest.mark.xdist_group(name=group))
         if relative in NEEDS_EXTRA:
             module, command = NEEDS_EXTRA[relative]
             if importlib.util.find_spec(module) is None:

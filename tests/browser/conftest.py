@@ -7,6 +7,7 @@ install it, except under CI (``CI=true``), where a missing browser is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import os
@@ -55,14 +56,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """The built site, rebuilt with tools/build_book.py when a source is newer than the last build."""
-    stale = book.stale_sources()
-    if stale:
-        names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:3])
-        print(
-            f"\nrebuilding the site: {len(stale)} source(s) changed since the last build ({names} ...)"
-        )
-        subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], check=True)
+    """The built site, rebuilt with tools/build_book.py when a source is newer than the last build.
+
+    Under ``pytest -n 2`` each worker has its own session: a lock makes the second wait for the
+    first one's build instead of building into the same folder at the same time.
+    """
+    SITE.parent.mkdir(exist_ok=True)
+    with open(SITE.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stale = book.stale_sources()
+        if stale:
+            names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:3])
+            print(
+                f"\nrebuilding the site: {len(stale)} source(s) changed since the last build ({names} ...)"
+            )
+            subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], check=True)
     return SITE
 
 

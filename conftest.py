@@ -8,10 +8,14 @@ rule as unit tests.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import importlib.util
 import os
 import runpy
+import tempfile
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -43,25 +47,44 @@ NEEDS_EXTRA = {
 }
 
 
-#: Files whose tests share one Ray instance's worth of machine: under ``pytest -n 2`` they run in
-#: the same worker, one after the other, so that two Ray instances never start side by side.
-RAY_GROUP = {"tests/test_ray_engine.py", "week1/05_scaling_out.ipynb"}
+#: Files that start a Ray instance. Under ``pytest -n 2 --dist loadfile`` two files can run side by
+#: side; these two take turns (a lock held from a file's first test to its last), so two Ray
+#: instances never start at once on a two-core machine.
+RAY_FILES = {"tests/test_ray_engine.py", "week1/05_scaling_out.ipynb"}
+_RAY_LOCK = (
+    Path(tempfile.gettempdir())
+    / f"mlprod-ray-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]}.lock"
+)
+_ray_lock: list[IO[str]] = []  # the open lock file while this process holds it
+
+
+def _relative(item: pytest.Item | None) -> str | None:
+    if item is None:
+        return None
+    try:
+        return Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _relative(item) in RAY_FILES and not _ray_lock:
+        handle = open(_RAY_LOCK, "w")  # noqa: SIM115 -- held across tests, closed in teardown
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _ray_lock.append(handle)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if _ray_lock and _relative(nextitem) != _relative(item):
+        _ray_lock.pop().close()  # closing the file releases the lock
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip notebooks whose extra is missing; group the tests for ``pytest -n 2 --dist loadgroup``.
-
-    Each file is one group (a notebook's cells must run in order, in one kernel, and a module's
-    fixtures are set up once), except the Ray files, which share one group.
-    """
+    """Skip the notebooks whose optional extra is not installed, with the reason."""
     for item in items:
-        path = Path(str(item.path)).resolve()
-        try:
-            relative = path.relative_to(ROOT).as_posix()
-        except ValueError:
+        relative = _relative(item)
+        if relative is None:
             continue
-        group = "ray" if relative in RAY_GROUP else relative
-        item.add_marker(pytest.mark.xdist_group(name=group))
         if relative in NEEDS_EXTRA:
             module, command = NEEDS_EXTRA[relative]
             if importlib.util.find_spec(module) is None:

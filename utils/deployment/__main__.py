@@ -2,7 +2,10 @@
 
 Introduced in labs/w1_deploy_a_model.ipynb, which starts the same server from a notebook.
 ``--input-type text`` serves a text pipeline, such as the final project's spam filter (the
-project's pages serve it from a notebook instead).
+project's pages serve it from a notebook instead). ``--engine ray --replicas N`` serves the same
+app from N replicas of the model on Ray Serve (week1/05_scaling_out.ipynb; module
+``utils.deployment.engines.ray_serve``), an optional extra: without it, the option is refused
+with the install line.
 
 A bad option is reported on one line that names the option and what it accepts, with exit
 status 2, before anything starts: the address is bound before the model is loaded, so an
@@ -22,6 +25,9 @@ from typing import Any, NoReturn
 
 #: uvicorn's log levels, the values ``--log-level`` accepts.
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+#: The serving engines: one uvicorn process (the default), or Ray Serve.
+ENGINES = ("uvicorn", "ray")
 
 #: create_app's parameters and the options that set them, to name the option in an error.
 _OPTIONS = {
@@ -114,10 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = sub.add_parser(
         "serve",
-        help="serve a .keras, .joblib or .pkl model with uvicorn",
+        help="serve a .keras, .joblib or .pkl model with uvicorn (or Ray Serve)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_model_options(serve)
+    _add_engine_options(serve)
     _add_request_options(serve)
     _add_connection_options(serve)
     return parser
@@ -148,6 +155,25 @@ def _add_model_options(serve: argparse.ArgumentParser) -> None:
         type=_shape,
         default=None,
         help="shape of one example, e.g. 28,28 (read from the model if omitted)",
+    )
+
+
+def _add_engine_options(serve: argparse.ArgumentParser) -> None:
+    """Which engine serves the app: one uvicorn process, or replicas on Ray Serve."""
+    add = serve.add_argument
+    add(
+        "--engine",
+        choices=ENGINES,
+        default="uvicorn",
+        help="uvicorn: one process; ray: Ray Serve, the model in --replicas replicas "
+        "(needs the scale extra)",
+    )
+    add(
+        "--replicas",
+        type=_positive_int,
+        default=argparse.SUPPRESS,  # absent unless given, so that the uvicorn engine can refuse it
+        metavar="N",
+        help="replicas of the model (--engine ray only; default 2)",
     )
 
 
@@ -202,7 +228,7 @@ def _add_connection_options(serve: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=limits.header_timeout,
         metavar="SECONDS",
-        help="time a client has to send a request's head before it is dropped",
+        help="time a client has to send a request's head before it is dropped (uvicorn only)",
     )
     add(
         "--timeout-keep-alive",
@@ -241,25 +267,29 @@ class _OptionError(Exception):
         self.option = option
 
 
+def _app_options(args: argparse.Namespace) -> dict[str, Any]:
+    """create_app's options, as the command line sets them."""
+    return {
+        "model_name": args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
+        "model_version": args.model_version,
+        "input_type": args.input_type,
+        "input_shape": args.input_shape,
+        "class_names": args.class_names,
+        "max_request_rows": args.max_request_rows,
+        "max_body_bytes": args.max_body_bytes,
+        "max_text_chars": args.max_text_chars,
+        "micro_batching": not args.no_micro_batching,
+        "micro_batch_rows": args.micro_batch_rows,
+        "inference_timeout": args.inference_timeout,
+    }
+
+
 def _build_app(args: argparse.Namespace) -> Any:
     from utils.deployment.serving import create_app, load_model
 
     predictor = load_model(args.model_path, input_type=args.input_type)
     try:
-        return create_app(
-            predictor,
-            model_name=args.model_name or os.path.splitext(os.path.basename(args.model_path))[0],
-            model_version=args.model_version,
-            input_type=args.input_type,
-            input_shape=args.input_shape,
-            class_names=args.class_names,
-            max_request_rows=args.max_request_rows,
-            max_body_bytes=args.max_body_bytes,
-            max_text_chars=args.max_text_chars,
-            micro_batching=not args.no_micro_batching,
-            micro_batch_rows=args.micro_batch_rows,
-            inference_timeout=args.inference_timeout,
-        )
+        return create_app(predictor, **_app_options(args))
     except (ValueError, TypeError) as exc:
         option = _option_in(str(exc))
         raise _OptionError(option, str(exc)) from None
@@ -267,6 +297,13 @@ def _build_app(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.engine != "ray" and hasattr(args, "replicas"):
+        return _fail("--replicas", "applies to --engine ray only")
+    if args.engine == "ray":
+        from utils.deployment.engines import INSTALL_LINE, ray_available
+
+        if not ray_available():
+            return _fail("--engine", f"ray is not installed; install it with: {INSTALL_LINE}")
     for name, value in (
         ("TF_CPP_MIN_LOG_LEVEL", "3"),
         ("TF_ENABLE_ONEDNN_OPTS", "0"),
@@ -286,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         sock = bind_socket(args.host, args.port)
     except BindError as exc:
         return _fail(f"--{exc.option}", f"{exc}; {_BIND_HINTS[exc.option]}")
+    if args.engine == "ray":
+        sock.close()  # Serve's proxy binds the address itself
+        return _serve_on_ray(args, limits)
     try:
         app = _build_app(args)
     except _OptionError as exc:
@@ -317,6 +357,59 @@ def _serve(app: Any, sock: Any, args: argparse.Namespace, limits: Any) -> int:
         server.run(sockets=[sock])
     finally:
         sock.close()
+    return 0
+
+
+def _serve_on_ray(args: argparse.Namespace, limits: Any) -> int:
+    """Load the model, start it on Ray Serve, answer until Ctrl+C or SIGTERM, then stop Ray."""
+    import signal
+    import time
+
+    from utils.deployment.engines.ray_instance import start_ray, stop_ray
+    from utils.deployment.engines.ray_patterns import plan
+    from utils.deployment.engines.ray_serve import serve_on_ray
+    from utils.deployment.serving import load_model
+
+    try:
+        predictor = load_model(args.model_path, input_type=args.input_type)
+    except (OSError, ValueError, TypeError) as exc:
+        return _fail("model_path", str(exc))
+    options, replicas = _app_options(args), getattr(args, "replicas", 2)
+    try:
+        plan(predictor, options)  # every option checked, before Ray starts
+    except (ValueError, TypeError) as exc:
+        return _fail(_option_in(str(exc)), str(exc))
+    on_term = signal.getsignal(signal.SIGTERM)
+    try:
+        start_ray()
+        # ray.init installs a handler that ends the process at once: ours stops Ray first
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        server = serve_on_ray(
+            predictor,
+            replicas=replicas,
+            host=args.host,
+            port=args.port,
+            keep_alive=limits.keep_alive,
+            max_concurrency=limits.max_concurrency,
+            log_level=args.log_level if args.log_level != "trace" else "debug",
+            **options,
+        )
+        title = f"{options['model_name']} (version {options['model_version']})"
+        print(
+            f"serving {title} at {server.url} (docs: {server.url}/docs) on Ray Serve, "
+            f"{replicas} replica(s); Ctrl+C stops it",
+            file=sys.stderr,
+        )
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    except (RuntimeError, TimeoutError) as exc:  # Ray or Serve did not start
+        print(f"python -m utils.deployment serve: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop_ray()
+        signal.signal(signal.SIGTERM, on_term)
     return 0
 
 

@@ -2,13 +2,14 @@
 
 Used by week1/01_lifecycle.ipynb (a voice activity detector), week1/02_key_challenges.ipynb (how
 many labels show an accuracy drop), week1/03_deployment_patterns.ipynb (sticky canary routing, a
-confidence threshold tuned on labelled data) and week1/04_monitoring.ipynb (an alarm that must
-hold for several windows).
+confidence threshold tuned on labelled data), week1/04_monitoring.ipynb (an alarm that must
+hold for several windows) and week1/05_scaling_out.ipynb (the replicas an autoscaler asks for).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -312,4 +313,45 @@ def _alarm(alarm: Any) -> str:
     return (
         "alarm fires exactly when the condition has held long enough, as evaluate_alerts does "
         "with for_windows."
+    )
+
+
+# week1/05_scaling_out.ipynb --------------------------------------------------------------------
+
+
+def _replicas_reference(ongoing: float, target: float, low: int, high: int) -> int:
+    """Ray Serve's rule: ceil(ongoing / target), kept within [low, high] (see the page)."""
+    return min(high, max(low, math.ceil(ongoing / target)))
+
+
+@exercise(
+    "w1so-replicas",
+    hint="the section 'Autoscaling' on this page: divide the requests in flight by the "
+    "target per replica, round up, then keep the result between min_replicas and "
+    "max_replicas.",
+)
+def _replicas(desired_replicas: Any) -> str:
+    """Tests exact multiples, fractions, an idle service, both bounds and a fractional target."""
+    cases: list[tuple[int, float, int, int]] = [(8, 2, 1, 10), (9, 2, 1, 10), (1, 2, 1, 10)]
+    cases += [(0, 2, 1, 10), (0, 2, 0, 10), (50, 2, 1, 10), (3, 2, 4, 10), (7, 2.5, 1, 10)]
+    cases += [(5, 1, 2, 3)]
+    for ongoing, target, low, high in cases:
+        call = f"desired_replicas({ongoing}, {target}, {low}, {high})"
+        got = returned(call, desired_replicas(ongoing, target, low, high))
+        if isinstance(got, bool) or not isinstance(got, int | np.integer):
+            raise Wrong(f"{call} should return a whole number of replicas, got {got!r}.")
+        want = _replicas_reference(ongoing, target, low, high)
+        if got == want:
+            continue
+        raw = ongoing / target
+        if low <= raw <= high and got == math.floor(raw):
+            why = "it rounds down, but a fraction of a replica still needs a whole one"
+        elif got > high or got < low:
+            why = f"keep the answer between min_replicas={low} and max_replicas={high}"
+        else:
+            why = f"Serve's rule asks for {want}"
+        raise Wrong(f"{call} returned {got}: {why}.")
+    return (
+        "desired_replicas follows Ray Serve's rule; the autoscaler then waits upscale_delay_s "
+        "or downscale_delay_s before it acts on a change."
     )

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -48,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _results import curve, machine_info, print_targets, target, write_results  # noqa: E402
+from _timing import measure  # noqa: E402
 
 from utils.error_analysis import (  # noqa: E402
     binary_report,
@@ -61,18 +60,6 @@ ROUNDS = 3
 SLOW_ROUND_S = 20.0  # a MetricFrame round slower than this: one round per side at that size
 COLS = ["support", "accuracy", "precision", "recall", "f1"]
 HAS_FAIRLEARN = importlib.util.find_spec("fairlearn") is not None
-
-
-def measure(fns: dict[str, Callable[[], Any]], rounds: int) -> tuple[dict[str, float], dict]:
-    """Run every function ``rounds`` times in turn; the median seconds and last answer of each."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    answers: dict[str, Any] = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            answers[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
 def data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.Series]:

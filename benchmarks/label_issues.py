@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _results import curve, machine_info, print_targets, target, write_results  # noqa: E402
+from _timing import measure  # noqa: E402
 
 from utils.labeling.label_errors import find_label_issues  # noqa: E402
 
@@ -45,18 +44,6 @@ TARGET_SIZE = 100_000
 K = 10
 ROUNDS = 3
 HAS_CLEANLAB = importlib.util.find_spec("cleanlab") is not None
-
-
-def measure(fns: dict[str, Callable[[], Any]], rounds: int) -> tuple[dict[str, float], dict]:
-    """Run every function ``rounds`` times in turn; the median seconds and last answer of each."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    answers: dict[str, Any] = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            answers[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
 def problem(n: int, seed: int = 0, grid: bool = False) -> tuple[np.ndarray, ...]:

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _results import curve, machine_info, print_targets, target, write_results  # noqa: E402
+from _timing import measure  # noqa: E402
 
 from utils.labeling.aggregate import DawidSkeneLabelModel, majority_vote  # noqa: E402
 from utils.labeling.analysis import lf_summary  # noqa: E402
@@ -90,18 +89,6 @@ WORDS = np.array(
         "ever",
     ]
 )
-
-
-def measure(fns: dict[str, Callable[[], Any]], rounds: int = ROUNDS) -> tuple[dict, dict]:
-    """Run every function ``rounds`` times in turn; the median seconds and last answer of each."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    answers: dict[str, Any] = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            answers[name] = fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
 # ------------------------------------------------------------------------------ application
@@ -182,7 +169,7 @@ def bench_apply(n: int, snorkel: Any) -> dict[str, Any]:
             [snorkel.LabelingFunction(k, f) for k, f in bodies.items()]
         )
         fns["Snorkel PandasLFApplier"] = lambda: applier.apply(plain, progress_bar=False)
-    seconds, answers = measure(fns)
+    seconds, answers = measure(fns, ROUNDS)
     ours = answers["ours, row-wise"]
     same = bool(np.array_equal(ours, answers["ours, vectorised"]))
     same &= bool(np.array_equal(ours, np.array(answers["inside the LF bodies"]).T))
@@ -248,8 +235,8 @@ def bench_matrix(n: int, snorkel: Any, models: Any) -> dict[str, Any]:
         summary["Snorkel LFAnalysis"] = lambda: snorkel.LFAnalysis(L64).lf_summary(Y=y)
         voter = models.MajorityLabelVoter(cardinality=K)
         vote["Snorkel MajorityLabelVoter"] = lambda: voter.predict(L64, tie_break_policy="abstain")
-    s_seconds, s_answers = measure(summary)
-    v_seconds, v_answers = measure(vote)
+    s_seconds, s_answers = measure(summary, ROUNDS)
+    v_seconds, v_answers = measure(vote, ROUNDS)
     ours = s_answers["ours"]
     same_summary = all(
         np.allclose(ours[COLUMNS].to_numpy(float), other[COLUMNS].to_numpy(float))
@@ -278,7 +265,7 @@ def bench_label_model() -> dict[str, float]:
         .predict(L)
         for dep in ("auto", "none")
     }
-    return measure(fns)[0]
+    return measure(fns, ROUNDS)[0]
 
 
 # ------------------------------------------------------------------------------------ report

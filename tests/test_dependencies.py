@@ -45,7 +45,7 @@ TOOLS = {
     "nbclient": "runs notebooks (tools/run_notebooks.py through myst-nb and nbval)",
     "nbval": "pytest --nbval",
     "pytest": "the tests",
-    "pytest-xdist": "runs the tests on two processes (pytest -n 2, the README's command)",
+    "pytest-xdist": "runs whole test files side by side (-n auto --dist loadfile, README)",
     "ruff": "lint and format",
     "mypy": "type checks of utils",
     "pandas-stubs": "types of pandas for mypy",

@@ -201,7 +201,10 @@ def test_a_real_prometheus_gives_the_p99_bucket_and_the_error_ratio(
     assert dict(zip(by_class["class"], by_class["value"], strict=True)) == {"no": 3, "yes": 4}
     rules = prom.rules()
     assert len(rules) == 11 and (rules["health"] == "ok").all(), rules
-    assert set(rules.loc[rules["type"] == "alerting", "state"]) == {"inactive"}
+    # The planted delay and errors may already make the latency and error alerts pending (when a
+    # scrape fell between the requests, so that rate() sees an increase), but none can fire: each
+    # alert needs its condition for at least a minute (``for:``), longer than this test runs.
+    assert set(rules.loc[rules["type"] == "alerting", "state"]) <= {"inactive", "pending"}
     with pytest.raises(ValueError, match="parse error"):
         prom.query("sum(")
 
